@@ -1,0 +1,43 @@
+// The non-linearity signature as the engine produces it and the service stores and serves it.
+#ifndef AFFSIG_COMMON_SIGNATURE_H_
+#define AFFSIG_COMMON_SIGNATURE_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace affsig {
+
+// Whether an entry has a score. Entries that cannot be scored keep their place in the signature.
+enum class EntryStatus {
+  kOk,
+  kTooFewSamples,  // N < 2: no covariance.
+  kNonFinite,      // the activation's input or output holds NaN or Inf.
+  kDimMismatch,    // input and output reduce to different feature dimensions (e.g. GLU).
+  kFailed,         // the computation itself failed; the reason says how.
+};
+
+absl::string_view EntryStatusName(EntryStatus status);
+absl::StatusOr<EntryStatus> ParseEntryStatus(absl::string_view name);
+
+// One activation call of one forward pass.
+struct SignatureEntry {
+  int64_t index = 0;   // position in execution order, from 0.
+  std::string module;  // dotted module path, "" for the model's own forward.
+  int64_t call = 0;    // how many earlier calls had the same module and op.
+  std::string op;      // activation class (modules mode) or operation (functional calls).
+  int64_t d = 0;       // feature dimension after reduction.
+  int64_t n = 0;       // samples.
+  double score = 0.0;  // affinity score; meaningful only when status is kOk.
+  EntryStatus status = EntryStatus::kOk;
+  std::string reason;  // why an entry has no score; empty when status is kOk.
+};
+
+using Signature = std::vector<SignatureEntry>;
+
+}  // namespace affsig
+
+#endif  // AFFSIG_COMMON_SIGNATURE_H_

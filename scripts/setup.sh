@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package affsig needs to build, test and benchmark.
+# Usage: scripts/setup.sh   (as root, or with sudo available)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libeigen3-dev libabsl-dev libsqlite3-dev
+  libgtest-dev libgmock-dev liblemon-dev
+  # The paper's algorithm in Python, for golden fixtures and the benchmark.
+  python3-torch python3-torchvision python3-scipy python3-pot python3-numpy
+)
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

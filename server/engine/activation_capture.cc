@@ -1,0 +1,334 @@
+#include "server/engine/activation_capture.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/library.h>
+
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/engine/tensor_reduction.h"
+#include "server/engine/torch_error.h"
+
+namespace affsig::engine {
+namespace {
+
+using torch::jit::Block;
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+// The recorder of the forward pass running on this thread; set only inside Run.
+thread_local CaptureRecorder* active_recorder = nullptr;
+
+void CaptureActivation(const at::Tensor& activation, int64_t site, int64_t side) {
+  if (active_recorder != nullptr) active_recorder->Record(site, side == 1, activation);
+}
+
+constexpr char kCaptureOp[] = "affsig::capture";
+constexpr char kSelfInstance[] = "SELF";  // a method called on the same module instance
+
+// Conservative alias analysis marks the operator as having side effects: no pass removes or
+// reorders it, and it reads its argument exactly where it stands.
+TORCH_LIBRARY(affsig, m) {
+  m.def(torch::schema("affsig::capture(Tensor activation, int site, int side) -> ()",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        &CaptureActivation);
+}
+
+// One call frame of an inlined node, outermost first.
+struct Frame {
+  const torch::jit::Function* function = nullptr;
+  torch::jit::SourceRange call_site;
+  std::string instance;    // module attribute name; "" when the callee is a plain function.
+  std::string class_name;  // qualified TorchScript class of the module instance.
+
+  bool SameCall(const Frame& other) const {
+    return function == other.function && instance == other.instance &&
+           class_name == other.class_name && call_site.source() == other.call_site.source() &&
+           call_site.start() == other.call_site.start() && call_site.end() == other.call_site.end();
+  }
+};
+
+std::vector<Frame> FramesOf(const Node* node) {
+  std::vector<Frame> frames;
+  std::optional<torch::jit::InlinedCallStackPtr> at;
+  if (auto callstack = node->callstack()) at = *callstack;
+  while (at) {
+    Frame frame;
+    frame.function = (*at)->function();
+    frame.call_site = (*at)->source_range();
+    if (auto instance = (*at)->module_instance()) {
+      frame.instance = instance->instance_name();
+      if (auto type = instance->class_type(); type && type->name()) {
+        frame.class_name = type->name()->qualifiedName();
+      }
+    }
+    frames.push_back(std::move(frame));
+    auto callee = (*at)->callee();
+    at = callee ? std::optional(*callee) : std::nullopt;
+  }
+  return frames;
+}
+
+// What a node is for the signature.
+struct NodeRole {
+  enum class Kind { kOther, kModuleCall, kFunctional, kExcluded };
+  Kind kind = Kind::kOther;
+  size_t module_frame = 0;  // kModuleCall: the activation module's frame.
+  ActivationSite site;
+};
+
+NodeRole Classify(const Node* node, const std::vector<Frame>& frames, ActivationMode mode) {
+  NodeRole role;
+  std::vector<std::string> path;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& frame = frames[i];
+    if (IsMultiheadAttentionClass(frame.class_name) || IsAttentionPathComponent(frame.instance)) {
+      role.kind = NodeRole::Kind::kExcluded;
+      return role;
+    }
+    if (!frame.instance.empty() && frame.instance != kSelfInstance) path.push_back(frame.instance);
+    std::string activation_class = ActivationModuleClass(frame.class_name);
+    if (!activation_class.empty()) {
+      role.kind = NodeRole::Kind::kModuleCall;
+      role.module_frame = i;
+      role.site = {absl::StrJoin(path, "."), std::move(activation_class)};
+      return role;
+    }
+  }
+  if (mode == ActivationMode::kAll) {
+    std::string op = FunctionalActivationOp(node->kind().toQualString());
+    if (!op.empty()) {
+      role.kind = NodeRole::Kind::kFunctional;
+      role.site = {absl::StrJoin(path, "."), std::move(op)};
+    }
+  }
+  return role;
+}
+
+bool IsTensor(const Value* value) { return value->type()->cast<c10::TensorType>() != nullptr; }
+
+// The consecutive nodes of one block that make up one call of an activation module.
+struct ModuleCallGroup {
+  std::vector<Frame> frames;  // up to and including the activation module's frame.
+  std::vector<Node*> nodes;
+  ActivationSite site;
+};
+
+void CollectNested(Node* node, absl::flat_hash_set<const Node*>& members) {
+  members.insert(node);
+  for (Block* block : node->blocks()) {
+    for (Node* inner : block->nodes()) CollectNested(inner, members);
+  }
+}
+
+// Instruments a graph: finds sites, inserts capture nodes.
+class GraphInstrumenter {
+ public:
+  GraphInstrumenter(Graph& graph, ActivationMode mode) : graph_(graph), mode_(mode) {}
+
+  std::vector<ActivationSite> Instrument() {
+    InstrumentBlock(graph_.block());
+    return std::move(sites_);
+  }
+
+ private:
+  void InstrumentBlock(Block* block) {
+    std::vector<ModuleCallGroup> groups;
+    std::vector<std::pair<Node*, ActivationSite>> functional;
+    std::vector<Block*> nested;
+    ModuleCallGroup* open = nullptr;
+    for (Node* node : block->nodes()) {
+      const std::vector<Frame> frames = FramesOf(node);
+      NodeRole role = Classify(node, frames, mode_);
+      if (role.kind == NodeRole::Kind::kModuleCall) {
+        std::vector<Frame> call(frames.begin(), frames.begin() + role.module_frame + 1);
+        if (open == nullptr || !SameCall(open->frames, call)) {
+          groups.push_back({std::move(call), {}, std::move(role.site)});
+          open = &groups.back();
+        }
+        open->nodes.push_back(node);
+        continue;
+      }
+      // Constants emitted while inlining do not end a module's call.
+      if (open != nullptr && node->kind() == c10::prim::Constant) continue;
+      open = nullptr;
+      if (role.kind == NodeRole::Kind::kExcluded) continue;
+      if (role.kind == NodeRole::Kind::kFunctional) {
+        functional.emplace_back(node, std::move(role.site));
+      }
+      for (Block* inner : node->blocks()) nested.push_back(inner);
+    }
+    for (const ModuleCallGroup& group : groups) InstrumentModuleCall(group);
+    for (auto& [node, site] : functional) {
+      if (IsTensor(node->input(0)) && node->outputs().size() >= 1 && IsTensor(node->output(0))) {
+        InsertCaptures(node->input(0), node, node->output(0), node, std::move(site));
+      }
+    }
+    for (Block* inner : nested) InstrumentBlock(inner);
+  }
+
+  static bool SameCall(const std::vector<Frame>& a, const std::vector<Frame>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].SameCall(b[i])) return false;
+    }
+    return true;
+  }
+
+  // The tensor entering the module is the first tensor its nodes read from outside; the tensor
+  // leaving it is the last tensor its top-level nodes produce.
+  void InstrumentModuleCall(const ModuleCallGroup& group) {
+    absl::flat_hash_set<const Node*> members;
+    for (Node* node : group.nodes) CollectNested(node, members);
+    Value* input = nullptr;
+    Node* first_reader = nullptr;
+    for (Node* node : group.nodes) {
+      input = FirstExternalTensor(node, members);
+      if (input != nullptr) {
+        first_reader = node;
+        break;
+      }
+    }
+    Value* output = nullptr;
+    Node* producer = nullptr;
+    for (auto it = group.nodes.rbegin(); it != group.nodes.rend() && output == nullptr; ++it) {
+      for (Value* value : (*it)->outputs()) {
+        if (IsTensor(value)) {
+          output = value;
+          producer = *it;
+          break;
+        }
+      }
+    }
+    if (input == nullptr || output == nullptr) return;  // not a tensor-to-tensor call.
+    InsertCaptures(input, first_reader, output, producer, group.site);
+  }
+
+  static Value* FirstExternalTensor(Node* node, const absl::flat_hash_set<const Node*>& members) {
+    for (Value* value : node->inputs()) {
+      if (!members.contains(value->node()) && IsTensor(value)) return value;
+    }
+    for (Block* block : node->blocks()) {
+      for (Node* inner : block->nodes()) {
+        if (Value* found = FirstExternalTensor(inner, members)) return found;
+      }
+    }
+    return nullptr;
+  }
+
+  void InsertCaptures(Value* input, Node* before, Value* output, Node* after, ActivationSite site) {
+    const int64_t index = static_cast<int64_t>(sites_.size());
+    sites_.push_back(std::move(site));
+    CreateCapture(input, index, /*side=*/0)->insertBefore(before);
+    Node* output_capture = CreateCapture(output, index, /*side=*/1);
+    output_capture->insertAfter(after);
+    for (Node* capture : {before->prev(), output_capture}) {
+      for (Value* argument : capture->inputs().slice(1)) argument->node()->insertBefore(capture);
+    }
+  }
+
+  // A capture node with its two integer constants, none of them in the graph yet.
+  Node* CreateCapture(Value* activation, int64_t site, int64_t side) {
+    std::vector<Value*> arguments = {activation};
+    for (int64_t value : {site, side}) {
+      Node* constant = graph_.create(c10::prim::Constant);
+      constant->i_(c10::attr::value, value);
+      constant->output()->setType(c10::IntType::get());
+      arguments.push_back(constant->output());
+    }
+    return graph_.create(c10::Symbol::fromQualString(kCaptureOp), arguments, /*num_outputs=*/0);
+  }
+
+ private:
+  Graph& graph_;
+  ActivationMode mode_;
+  std::vector<ActivationSite> sites_;
+};
+
+}  // namespace
+
+CaptureRecorder::CaptureRecorder(const std::vector<ActivationSite>& sites,
+                                 std::function<bool()> should_stop)
+    : sites_(sites), should_stop_(std::move(should_stop)), open_call_for_site_(sites.size(), -1) {}
+
+void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& activation) {
+  if (should_stop_ && should_stop_()) {
+    stopped_ = true;
+    throw std::runtime_error("signature computation stopped");
+  }
+  if (site < 0 || site >= static_cast<int64_t>(sites_.size())) return;
+  at::Tensor reduced = ReduceToSamples(activation);
+  if (!is_output) {
+    const ActivationSite& where = sites_[site];
+    std::string key = absl::StrCat(where.module, "\n", where.op);
+    int64_t call = 0;
+    for (const std::string& earlier : keys_) call += earlier == key;
+    keys_.push_back(std::move(key));
+    open_call_for_site_[site] = static_cast<int64_t>(calls_.size());
+    calls_.push_back({site, call, std::move(reduced), at::Tensor()});
+    return;
+  }
+  const int64_t open = open_call_for_site_[site];
+  if (open < 0) return;
+  calls_[open].output = std::move(reduced);
+  open_call_for_site_[site] = -1;
+}
+
+std::vector<CapturedCall> CaptureRecorder::TakeCalls() { return std::move(calls_); }
+
+InstrumentedForward::InstrumentedForward(std::shared_ptr<Graph> graph,
+                                         std::vector<ActivationSite> sites)
+    : sites_(std::move(sites)),
+      function_(std::make_unique<torch::jit::GraphFunction>("affsig_instrumented_forward",
+                                                            std::move(graph), nullptr)) {}
+
+absl::StatusOr<std::unique_ptr<InstrumentedForward>> InstrumentedForward::Create(
+    const torch::jit::Module& module, ActivationMode mode) {
+  auto method = module.find_method("forward");
+  if (!method) return absl::InvalidArgumentError("the model has no forward method");
+  std::shared_ptr<Graph> graph = method->graph()->copy();
+  try {
+    torch::jit::Inline(*graph);
+    GraphInstrumenter instrumenter(*graph, mode);
+    std::vector<ActivationSite> sites = instrumenter.Instrument();
+    graph->lint();
+    return std::unique_ptr<InstrumentedForward>(
+        new InstrumentedForward(std::move(graph), std::move(sites)));
+  } catch (const std::exception& error) {
+    return absl::InternalError(
+        absl::StrCat("cannot instrument the forward graph: ", OneLineTorchError(error)));
+  }
+}
+
+absl::StatusOr<c10::IValue> InstrumentedForward::Run(const torch::jit::Module& module,
+                                                     std::vector<c10::IValue> inputs,
+                                                     CaptureRecorder& recorder) {
+  torch::jit::Stack stack;
+  stack.reserve(inputs.size() + 1);
+  stack.emplace_back(module._ivalue());
+  for (c10::IValue& input : inputs) stack.push_back(std::move(input));
+  CaptureRecorder* previous = active_recorder;
+  active_recorder = &recorder;
+  try {
+    function_->run(stack);
+  } catch (const std::exception& error) {
+    active_recorder = previous;
+    if (recorder.stopped()) return absl::CancelledError("stopped at an activation");
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's forward failed: ", OneLineTorchError(error)));
+  }
+  active_recorder = previous;
+  if (stack.empty()) return absl::InternalError("the forward pass returned nothing");
+  return std::move(stack.front());
+}
+
+}  // namespace affsig::engine

@@ -1,0 +1,82 @@
+// Finds the activation calls of a TorchScript model and captures each call's input and output
+// without changing the forward pass.
+//
+// The forward graph is inlined, and a side-effecting operator, affsig::capture, is inserted before
+// and after each activation call. This reaches calls inside if/loop blocks of scripted models,
+// leaves in-place activations in place (the input is reduced before the call overwrites it), and
+// each captured tensor is reduced at once to N x d on its device, so that a forward pass with
+// capture needs hardly more memory than one without.
+#ifndef AFFSIG_SERVER_ENGINE_ACTIVATION_CAPTURE_H_
+#define AFFSIG_SERVER_ENGINE_ACTIVATION_CAPTURE_H_
+
+#include <torch/script.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/engine/activation_catalog.h"
+
+namespace affsig::engine {
+
+// A place in the forward graph where an activation call happens. One site can make several calls:
+// a module reused in one forward, or a call inside a loop.
+struct ActivationSite {
+  std::string module;  // dotted path of the activation module, or of the module calling the op.
+  std::string op;      // activation class ("ReLU") or functional operation ("relu").
+};
+
+// One activation call captured during a forward pass, in execution order.
+struct CapturedCall {
+  int64_t site = 0;
+  int64_t call = 0;  // earlier calls with the same module and op.
+  at::Tensor input;  // reduced: N x d.
+  at::Tensor output;
+};
+
+// Collects captured calls while an InstrumentedForward runs on the current thread.
+class CaptureRecorder {
+ public:
+  // `should_stop` is asked before each capture; when it says true the forward pass is abandoned.
+  explicit CaptureRecorder(const std::vector<ActivationSite>& sites,
+                           std::function<bool()> should_stop = nullptr);
+
+  void Record(int64_t site, bool is_output, const at::Tensor& activation);
+  bool stopped() const { return stopped_; }
+  std::vector<CapturedCall> TakeCalls();
+
+ private:
+  const std::vector<ActivationSite>& sites_;
+  std::function<bool()> should_stop_;
+  bool stopped_ = false;
+  std::vector<CapturedCall> calls_;
+  std::vector<int64_t> open_call_for_site_;  // index into calls_, -1 when none.
+  std::vector<std::string> keys_;            // module + op of each call, for call numbers.
+};
+
+// A model's forward graph with capture points for one activation mode.
+class InstrumentedForward {
+ public:
+  static absl::StatusOr<std::unique_ptr<InstrumentedForward>> Create(
+      const torch::jit::Module& module, ActivationMode mode);
+
+  const std::vector<ActivationSite>& sites() const { return sites_; }
+
+  // Runs forward(inputs) on `module`, reporting every activation call to `recorder`.
+  // Returns the model's output, identical to module.forward(inputs).
+  absl::StatusOr<c10::IValue> Run(const torch::jit::Module& module,
+                                  std::vector<c10::IValue> inputs, CaptureRecorder& recorder);
+
+ private:
+  InstrumentedForward(std::shared_ptr<torch::jit::Graph> graph, std::vector<ActivationSite> sites);
+
+  std::vector<ActivationSite> sites_;
+  std::unique_ptr<torch::jit::GraphFunction> function_;
+};
+
+}  // namespace affsig::engine
+
+#endif  // AFFSIG_SERVER_ENGINE_ACTIVATION_CAPTURE_H_

@@ -1,0 +1,25 @@
+// Exact solver of the linear assignment problem: the optimal transport plan between two uniform
+// clouds of N points is a permutation, so W = min over permutations of (1/N) sum_i C[i][s(i)].
+#ifndef AFFSIG_SERVER_ENGINE_ASSIGNMENT_SOLVER_H_
+#define AFFSIG_SERVER_ENGINE_ASSIGNMENT_SOLVER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace affsig::engine {
+
+struct Assignment {
+  std::vector<int64_t> column_for_row;  // the optimal permutation.
+  double total_cost = 0.0;              // sum_i cost[i][column_for_row[i]].
+};
+
+// Minimum-cost perfect matching of an n x n row-major cost matrix, by shortest augmenting paths
+// with dual potentials (Jonker-Volgenant as refined by Crouse, 2016, the algorithm of SciPy's
+// linear_sum_assignment): O(n^3) worst case, exact. Costs must be finite.
+absl::StatusOr<Assignment> SolveAssignment(const double* cost, int64_t n);
+
+}  // namespace affsig::engine
+
+#endif  // AFFSIG_SERVER_ENGINE_ASSIGNMENT_SOLVER_H_

@@ -1,0 +1,195 @@
+#include "server/engine/signature_engine.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <filesystem>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "server/engine/activation_capture.h"
+#include "server/engine/torch_error.h"
+
+namespace affsig::engine {
+
+struct SignatureModel::State {
+  torch::jit::Module module;
+  c10::Device device = c10::kCPU;
+  std::unique_ptr<InstrumentedForward> instrumented[2];  // by ActivationMode, built on first use.
+};
+
+namespace {
+
+void FlattenTensors(const c10::IValue& value, std::vector<at::Tensor>& out) {
+  if (value.isTensor()) {
+    out.push_back(value.toTensor());
+  } else if (value.isTuple()) {
+    for (const c10::IValue& element : value.toTupleRef().elements()) FlattenTensors(element, out);
+  } else if (value.isList()) {
+    for (const c10::IValue& element : value.toListRef()) FlattenTensors(element, out);
+  } else if (value.isGenericDict()) {
+    for (const auto& item : value.toGenericDict()) FlattenTensors(item.value(), out);
+  }
+}
+
+// Both the bare and the instrumented forward run in inference mode through the plain
+// interpreter: no gradient bookkeeping, and no profiling-driven rewrites that could make the two
+// differ.
+struct ForwardGuards {
+  c10::InferenceMode inference;
+  torch::jit::GraphOptimizerEnabledGuard no_graph_rewrites{false};
+};
+
+absl::StatusOr<c10::Device> ParseDevice(const std::string& name) {
+  try {
+    c10::Device device(name);
+    if (device.is_cuda()) {
+      if (!torch::cuda::is_available()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("device '", name, "' requested but this LibTorch sees no CUDA device"));
+      }
+      if (!device.has_index()) device.set_index(0);
+      if (device.index() >= static_cast<int>(torch::cuda::device_count())) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "device '", name, "' does not exist: ", torch::cuda::device_count(), " CUDA devices"));
+      }
+    } else if (!device.is_cpu()) {
+      return absl::InvalidArgumentError(absl::StrCat("unsupported device '", name, "'"));
+    }
+    return device;
+  } catch (const std::exception& error) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad device '", name, "': ", OneLineTorchError(error)));
+  }
+}
+
+EntryStatus ClassifyCall(const CapturedCall& call, std::string& reason) {
+  if (!call.output.defined()) {
+    reason = "the activation's output was never produced";
+    return EntryStatus::kFailed;
+  }
+  if (call.input.size(0) != call.output.size(0) || call.input.size(1) != call.output.size(1)) {
+    reason = absl::StrCat("input reduces to ", call.input.size(0), " x ", call.input.size(1),
+                          " but output to ", call.output.size(0), " x ", call.output.size(1));
+    return EntryStatus::kDimMismatch;
+  }
+  if (call.input.size(0) < 2) {
+    reason = absl::StrCat("needs at least 2 samples, the batch has ", call.input.size(0));
+    return EntryStatus::kTooFewSamples;
+  }
+  const bool input_finite = at::isfinite(call.input).all().item<bool>();
+  const bool output_finite = at::isfinite(call.output).all().item<bool>();
+  if (!input_finite || !output_finite) {
+    reason = absl::StrCat("the activation's ", input_finite ? "output" : "input",
+                          " holds NaN or Inf");
+    return EntryStatus::kNonFinite;
+  }
+  return EntryStatus::kOk;
+}
+
+}  // namespace
+
+SignatureModel::SignatureModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SignatureModel::~SignatureModel() = default;
+
+absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::string& path,
+                                                                     const DeviceOptions& options) {
+  auto device = ParseDevice(options.device);
+  if (!device.ok()) return device.status();
+  std::error_code error_code;
+  if (!std::filesystem::is_regular_file(path, error_code)) {
+    return absl::NotFoundError(absl::StrCat("model file '", path, "' does not exist"));
+  }
+  if (std::filesystem::file_size(path, error_code) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("model file '", path, "' is empty"));
+  }
+  if (options.intra_op_threads > 0) at::set_num_threads(options.intra_op_threads);
+  auto state = std::make_unique<State>();
+  state->device = *device;
+  try {
+    state->module = torch::jit::load(path, *device);
+  } catch (const std::exception& error) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a loadable TorchScript model: ",
+                                                   OneLineTorchError(error)));
+  }
+  if (!state->module.find_method("forward")) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' has no forward method"));
+  }
+  state->module.eval();
+  return std::unique_ptr<SignatureModel>(new SignatureModel(std::move(state)));
+}
+
+std::string SignatureModel::device() const { return state_->device.str(); }
+
+absl::StatusOr<std::vector<at::Tensor>> SignatureModel::Forward(const at::Tensor& batch) {
+  ForwardGuards guards;
+  try {
+    std::vector<at::Tensor> outputs;
+    FlattenTensors(state_->module.forward({batch.to(state_->device)}), outputs);
+    return outputs;
+  } catch (const std::exception& error) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model's forward failed: ", OneLineTorchError(error)));
+  }
+}
+
+absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
+                                                  const SignatureOptions& options,
+                                                  const SignatureCallbacks& callbacks,
+                                                  std::vector<at::Tensor>* forward_outputs) {
+  auto& instrumented = state_->instrumented[static_cast<int>(options.mode)];
+  if (!instrumented) {
+    auto created = InstrumentedForward::Create(state_->module, options.mode);
+    if (!created.ok()) return created.status();
+    instrumented = *std::move(created);
+  }
+
+  std::vector<CapturedCall> calls;
+  {
+    ForwardGuards guards;
+    CaptureRecorder recorder(instrumented->sites(), callbacks.should_stop);
+    auto output = instrumented->Run(state_->module, {batch.to(state_->device)}, recorder);
+    if (!output.ok()) return output.status();
+    if (forward_outputs != nullptr) FlattenTensors(*output, *forward_outputs);
+    calls = recorder.TakeCalls();
+  }
+
+  const int64_t total = static_cast<int64_t>(calls.size());
+  if (callbacks.on_progress) callbacks.on_progress({0, total});
+  c10::InferenceMode inference;
+  Signature signature;
+  signature.reserve(calls.size());
+  for (CapturedCall& call : calls) {
+    if (callbacks.should_stop && callbacks.should_stop()) {
+      return absl::CancelledError("stopped before scoring every activation");
+    }
+    const ActivationSite& site = instrumented->sites()[call.site];
+    SignatureEntry entry;
+    entry.index = static_cast<int64_t>(signature.size());
+    entry.module = site.module;
+    entry.call = call.call;
+    entry.op = site.op;
+    entry.n = call.input.size(0);
+    entry.d = call.input.size(1);
+    entry.status = ClassifyCall(call, entry.reason);
+    if (entry.status == EntryStatus::kOk) {
+      auto score = ComputeAffinityScore(call.input, call.output, options.score);
+      if (score.ok()) {
+        entry.score = score->score;
+      } else {
+        entry.status = EntryStatus::kFailed;
+        entry.reason = std::string(score.status().message());
+      }
+    }
+    call = CapturedCall();  // release the reduced tensors as we go.
+    signature.push_back(std::move(entry));
+    if (callbacks.on_progress) callbacks.on_progress({static_cast<int64_t>(signature.size()), total});
+  }
+  return signature;
+}
+
+}  // namespace affsig::engine

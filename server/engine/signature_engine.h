@@ -1,0 +1,74 @@
+// The signature engine: loads a TorchScript model onto a device and computes the non-linearity
+// signature of a batch, one affinity score per activation call, in execution order.
+#ifndef AFFSIG_SERVER_ENGINE_SIGNATURE_ENGINE_H_
+#define AFFSIG_SERVER_ENGINE_SIGNATURE_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/signature.h"
+#include "server/engine/activation_catalog.h"
+#include "server/engine/affinity_score.h"
+
+namespace at {
+class Tensor;
+}
+
+namespace affsig::engine {
+
+struct DeviceOptions {
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:K".
+  int intra_op_threads = 0;    // LibTorch intra-op threads for this process; 0 leaves it as is.
+};
+
+struct SignatureOptions {
+  ActivationMode mode = ActivationMode::kModules;
+  AffinityScoreOptions score;
+};
+
+struct SignatureProgress {
+  int64_t scored = 0;  // entries done.
+  int64_t total = 0;   // entries of this forward pass.
+};
+
+struct SignatureCallbacks {
+  // After the forward pass (scored = 0) and after each entry.
+  std::function<void(const SignatureProgress&)> on_progress;
+  // Asked at every activation call and before every score; true stops with CANCELLED.
+  std::function<bool()> should_stop;
+};
+
+class SignatureModel {
+ public:
+  // Loads a TorchScript file (scripted or traced) onto the device, in eval mode.
+  static absl::StatusOr<std::unique_ptr<SignatureModel>> Load(const std::string& path,
+                                                              const DeviceOptions& options);
+  ~SignatureModel();
+  SignatureModel(const SignatureModel&) = delete;
+  SignatureModel& operator=(const SignatureModel&) = delete;
+
+  // The device the model runs on, as LibTorch names it ("cpu", "cuda:0").
+  std::string device() const;
+
+  // The signature of one batch (first dimension = samples). The forward pass is the model's own:
+  // when `forward_outputs` is given it receives the output's tensors, flattened.
+  absl::StatusOr<Signature> Compute(const at::Tensor& batch, const SignatureOptions& options,
+                                    const SignatureCallbacks& callbacks = {},
+                                    std::vector<at::Tensor>* forward_outputs = nullptr);
+
+  // The bare forward pass, run exactly as Compute runs it but without capture.
+  absl::StatusOr<std::vector<at::Tensor>> Forward(const at::Tensor& batch);
+
+ private:
+  struct State;
+  explicit SignatureModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace affsig::engine
+
+#endif  // AFFSIG_SERVER_ENGINE_SIGNATURE_ENGINE_H_

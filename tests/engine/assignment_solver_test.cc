@@ -1,0 +1,187 @@
+#include "server/engine/assignment_solver.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#ifdef AFFSIG_HAVE_LEMON
+#include <lemon/network_simplex.h>
+#include <lemon/static_graph.h>
+#endif
+
+namespace affsig::engine {
+namespace {
+
+using Matrix = std::vector<double>;
+
+// Squared Euclidean costs between two clouds of n points in dimension d.
+Matrix SquaredDistances(const std::vector<double>& a, const std::vector<double>& b, int64_t n,
+                        int64_t d) {
+  Matrix cost(n * n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0.0;
+      for (int64_t k = 0; k < d; ++k) sum += std::pow(a[i * d + k] - b[j * d + k], 2);
+      cost[i * n + j] = sum;
+    }
+  }
+  return cost;
+}
+
+std::vector<double> Gaussian(int64_t count, std::mt19937_64& rng) {
+  std::normal_distribution<double> normal;
+  std::vector<double> values(count);
+  for (double& v : values) v = normal(rng);
+  return values;
+}
+
+double BruteForce(const Matrix& cost, int64_t n) {
+  std::vector<int64_t> perm(n);
+  std::iota(perm.begin(), perm.end(), 0);
+  double best = std::numeric_limits<double>::infinity();
+  do {
+    double total = 0.0;
+    for (int64_t i = 0; i < n; ++i) total += cost[i * n + perm[i]];
+    best = std::min(best, total);
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return best;
+}
+
+#ifdef AFFSIG_HAVE_LEMON
+// The exact transport cost by LEMON's network simplex, the algorithm behind POT's emd2.
+double NetworkSimplexCost(const Matrix& cost, int64_t n) {
+  std::vector<std::pair<int, int>> arcs;
+  arcs.reserve(n * n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) arcs.emplace_back(i, n + j);
+  }
+  lemon::StaticDigraph graph;
+  graph.build(2 * n, arcs.begin(), arcs.end());
+  lemon::StaticDigraph::ArcMap<double> arc_cost(graph);
+  lemon::StaticDigraph::NodeMap<int> supply(graph);
+  for (int64_t i = 0; i < n * n; ++i) arc_cost[graph.arc(i)] = cost[i];
+  for (int64_t i = 0; i < n; ++i) {
+    supply[graph.node(i)] = 1;
+    supply[graph.node(n + i)] = -1;
+  }
+  lemon::NetworkSimplex<lemon::StaticDigraph, int, double> simplex(graph);
+  simplex.costMap(arc_cost).supplyMap(supply);
+  EXPECT_EQ(simplex.run(), lemon::NetworkSimplex<lemon::StaticDigraph>::OPTIMAL);
+  return simplex.totalCost<double>();
+}
+#endif
+
+void ExpectPermutation(const Assignment& assignment, int64_t n) {
+  std::vector<int64_t> sorted = assignment.column_for_row;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int64_t> expected(n);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(sorted, expected);
+}
+
+void ExpectTotalMatches(const Assignment& assignment, const Matrix& cost, int64_t n) {
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) total += cost[i * n + assignment.column_for_row[i]];
+  EXPECT_DOUBLE_EQ(assignment.total_cost, total);
+}
+
+TEST(AssignmentSolverTest, MatchesBruteForceOnSmallRandomMatrices) {
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> uniform(0.0, 10.0);
+  for (int64_t n = 1; n <= 7; ++n) {
+    for (int trial = 0; trial < 30; ++trial) {
+      Matrix cost(n * n);
+      for (double& c : cost) c = uniform(rng);
+      auto assignment = SolveAssignment(cost.data(), n);
+      ASSERT_TRUE(assignment.ok());
+      ExpectPermutation(*assignment, n);
+      ExpectTotalMatches(*assignment, cost, n);
+      EXPECT_NEAR(assignment->total_cost, BruteForce(cost, n), 1e-9);
+    }
+  }
+}
+
+TEST(AssignmentSolverTest, SolvesTiesAndIntegerPlateaus) {
+  for (int64_t n : {2, 5, 64}) {
+    Matrix all_equal(n * n, 3.0);
+    auto flat = SolveAssignment(all_equal.data(), n);
+    ASSERT_TRUE(flat.ok());
+    ExpectPermutation(*flat, n);
+    EXPECT_DOUBLE_EQ(flat->total_cost, 3.0 * n);
+  }
+  std::mt19937_64 rng(2);
+  std::uniform_int_distribution<int> small(0, 2);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int64_t n = 6;
+    Matrix cost(n * n);
+    for (double& c : cost) c = small(rng);
+    auto assignment = SolveAssignment(cost.data(), n);
+    ASSERT_TRUE(assignment.ok());
+    ExpectPermutation(*assignment, n);
+    EXPECT_DOUBLE_EQ(assignment->total_cost, BruteForce(cost, n));
+  }
+}
+
+TEST(AssignmentSolverTest, MatchesIdenticalCloudsAtZeroCostEvenWithDuplicatePoints) {
+  std::mt19937_64 rng(3);
+  const int64_t n = 300, d = 3;
+  std::vector<double> points = Gaussian(n * d, rng);
+  // Every point appears twice: many optimal matchings, all of cost zero.
+  std::copy(points.begin(), points.begin() + n / 2 * d, points.begin() + n / 2 * d);
+  std::vector<double> shuffled(n * d);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(points.begin() + order[i] * d, d, shuffled.begin() + i * d);
+  }
+  const Matrix cost = SquaredDistances(points, shuffled, n, d);
+  auto assignment = SolveAssignment(cost.data(), n);
+  ASSERT_TRUE(assignment.ok());
+  ExpectPermutation(*assignment, n);
+  EXPECT_EQ(assignment->total_cost, 0.0);
+}
+
+TEST(AssignmentSolverTest, HandlesEmptyAndRejectsNonFiniteCosts) {
+  auto empty = SolveAssignment(nullptr, 0);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->column_for_row.empty());
+  Matrix cost = {1.0, 2.0, std::numeric_limits<double>::infinity(), 0.0};
+  EXPECT_THAT(SolveAssignment(cost.data(), 2).status().message(),
+              ::testing::HasSubstr("cost[1][0] is not finite"));
+  cost[2] = std::nan("");
+  EXPECT_FALSE(SolveAssignment(cost.data(), 2).ok());
+}
+
+#ifdef AFFSIG_HAVE_LEMON
+class NetworkSimplexCrossCheckTest : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(NetworkSimplexCrossCheckTest, AgreesOnSquaredEuclideanClouds) {
+  const int64_t n = GetParam();
+  std::mt19937_64 rng(100 + n);
+  for (int64_t d : {1, 8}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n << " d=" << d);
+    std::vector<double> a = Gaussian(n * d, rng);
+    std::vector<double> b = Gaussian(n * d, rng);
+    for (double& v : b) v = std::max(v, 0.0);  // a ReLU-like target: many duplicate points
+    const Matrix cost = SquaredDistances(a, b, n, d);
+    auto assignment = SolveAssignment(cost.data(), n);
+    ASSERT_TRUE(assignment.ok());
+    ExpectPermutation(*assignment, n);
+    ExpectTotalMatches(*assignment, cost, n);
+    const double reference = NetworkSimplexCost(cost, n);
+    EXPECT_NEAR(assignment->total_cost, reference, 1e-9 * (1.0 + reference));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, NetworkSimplexCrossCheckTest,
+                         ::testing::Values(2, 3, 17, 256, 1024, 4096));
+#endif
+
+}  // namespace
+}  // namespace affsig::engine
