@@ -13,7 +13,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "server/engine/tensor_reduction.h"
 #include "server/engine/torch_error.h"
 
@@ -86,30 +88,84 @@ struct NodeRole {
   ActivationSite site;
 };
 
-NodeRole Classify(const Node* node, const std::vector<Frame>& frames, ActivationMode mode) {
+// Resolves the module path of each frame. A callstack names a module by its attribute name
+// only; modules reached through a container (self.blocks[3]) are found among the descendants of
+// the calling module by that name and their TorchScript type.
+class ModulePaths {
+ public:
+  explicit ModulePaths(const torch::jit::Module& root) : root_(root) {}
+
+  // The dotted path of the module executing `frames[0..count)`, and its components.
+  std::vector<std::string> Components(const std::vector<Frame>& frames, size_t count) {
+    std::vector<std::string> components;
+    torch::jit::Module current = root_;
+    for (size_t i = 0; i < count; ++i) {
+      const Frame& frame = frames[i];
+      if (frame.instance.empty() || frame.instance == kSelfInstance) continue;
+      auto [relative, child] = Child(current, frame);
+      for (absl::string_view part : absl::StrSplit(relative, '.')) {
+        components.emplace_back(part);
+      }
+      current = child;
+    }
+    return components;
+  }
+
+ private:
+  std::pair<std::string, torch::jit::Module> Child(const torch::jit::Module& parent,
+                                                   const Frame& frame) {
+    if (parent.hasattr(frame.instance)) {
+      c10::IValue value = parent.attr(frame.instance);
+      if (value.isModule()) return {frame.instance, value.toModule()};
+    }
+    for (const auto& named : parent.named_modules()) {
+      const std::string& name = named.name;
+      const bool last_component_matches =
+          absl::EndsWith(name, frame.instance) &&
+          (name.size() == frame.instance.size() ||
+           name[name.size() - frame.instance.size() - 1] == '.');
+      if (last_component_matches && named.value.type()->name() &&
+          named.value.type()->name()->qualifiedName() == frame.class_name) {
+        return {name, named.value};
+      }
+    }
+    return {frame.instance, parent};  // unknown: keep the attribute name.
+  }
+
+  torch::jit::Module root_;
+};
+
+NodeRole Classify(const Node* node, const std::vector<Frame>& frames, ActivationMode mode,
+                  ModulePaths& paths) {
   NodeRole role;
-  std::vector<std::string> path;
+  size_t frame_count = frames.size();
   for (size_t i = 0; i < frames.size(); ++i) {
-    const Frame& frame = frames[i];
-    if (IsMultiheadAttentionClass(frame.class_name) || IsAttentionPathComponent(frame.instance)) {
+    if (IsMultiheadAttentionClass(frames[i].class_name)) {
       role.kind = NodeRole::Kind::kExcluded;
       return role;
     }
-    if (!frame.instance.empty() && frame.instance != kSelfInstance) path.push_back(frame.instance);
-    std::string activation_class = ActivationModuleClass(frame.class_name);
-    if (!activation_class.empty()) {
+    if (!ActivationModuleClass(frames[i].class_name).empty()) {
       role.kind = NodeRole::Kind::kModuleCall;
       role.module_frame = i;
-      role.site = {absl::StrJoin(path, "."), std::move(activation_class)};
+      frame_count = i + 1;
+      break;
+    }
+  }
+  if (role.kind == NodeRole::Kind::kOther && mode == ActivationMode::kAll) {
+    role.site.op = FunctionalActivationOp(node->kind().toQualString());
+    if (!role.site.op.empty()) role.kind = NodeRole::Kind::kFunctional;
+  }
+  if (role.kind == NodeRole::Kind::kOther) return role;
+  const std::vector<std::string> components = paths.Components(frames, frame_count);
+  for (const std::string& component : components) {
+    if (IsAttentionPathComponent(component)) {
+      role.kind = NodeRole::Kind::kExcluded;
       return role;
     }
   }
-  if (mode == ActivationMode::kAll) {
-    std::string op = FunctionalActivationOp(node->kind().toQualString());
-    if (!op.empty()) {
-      role.kind = NodeRole::Kind::kFunctional;
-      role.site = {absl::StrJoin(path, "."), std::move(op)};
-    }
+  role.site.module = absl::StrJoin(components, ".");
+  if (role.kind == NodeRole::Kind::kModuleCall) {
+    role.site.op = ActivationModuleClass(frames[role.module_frame].class_name);
   }
   return role;
 }
@@ -133,7 +189,8 @@ void CollectNested(Node* node, absl::flat_hash_set<const Node*>& members) {
 // Instruments a graph: finds sites, inserts capture nodes.
 class GraphInstrumenter {
  public:
-  GraphInstrumenter(Graph& graph, ActivationMode mode) : graph_(graph), mode_(mode) {}
+  GraphInstrumenter(Graph& graph, ActivationMode mode, const torch::jit::Module& root)
+      : graph_(graph), mode_(mode), paths_(root) {}
 
   std::vector<ActivationSite> Instrument() {
     InstrumentBlock(graph_.block());
@@ -148,7 +205,7 @@ class GraphInstrumenter {
     ModuleCallGroup* open = nullptr;
     for (Node* node : block->nodes()) {
       const std::vector<Frame> frames = FramesOf(node);
-      NodeRole role = Classify(node, frames, mode_);
+      NodeRole role = Classify(node, frames, mode_, paths_);
       if (role.kind == NodeRole::Kind::kModuleCall) {
         std::vector<Frame> call(frames.begin(), frames.begin() + role.module_frame + 1);
         if (open == nullptr || !SameCall(open->frames, call)) {
@@ -251,6 +308,7 @@ class GraphInstrumenter {
  private:
   Graph& graph_;
   ActivationMode mode_;
+  ModulePaths paths_;
   std::vector<ActivationSite> sites_;
 };
 
@@ -298,7 +356,7 @@ absl::StatusOr<std::unique_ptr<InstrumentedForward>> InstrumentedForward::Create
   std::shared_ptr<Graph> graph = method->graph()->copy();
   try {
     torch::jit::Inline(*graph);
-    GraphInstrumenter instrumenter(*graph, mode);
+    GraphInstrumenter instrumenter(*graph, mode, module);
     std::vector<ActivationSite> sites = instrumenter.Instrument();
     graph->lint();
     return std::unique_ptr<InstrumentedForward>(

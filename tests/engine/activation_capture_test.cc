@@ -1,0 +1,111 @@
+#include "server/engine/activation_capture.h"
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/engine/activation_catalog.h"
+#include "server/engine/tensor_reduction.h"
+#include "tests/golden_cases.h"
+
+namespace affsig::engine {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::AllOf;
+
+auto Site(const std::string& module, const std::string& op) {
+  return AllOf(Field(&ActivationSite::module, module), Field(&ActivationSite::op, op));
+}
+
+TEST(ActivationCatalogTest, RecognisesTorchNnActivationClassesOnly) {
+  EXPECT_EQ(ActivationModuleClass("__torch__.torch.nn.modules.activation.ReLU"), "ReLU");
+  EXPECT_EQ(ActivationModuleClass("__torch__.torch.nn.modules.activation.___torch_mangle_3.ReLU6"),
+            "ReLU6");
+  EXPECT_EQ(ActivationModuleClass("__torch__.torch.nn.modules.activation.Threshold"), "");
+  EXPECT_EQ(ActivationModuleClass("__torch__.torch.nn.modules.activation.MultiheadAttention"), "");
+  EXPECT_EQ(ActivationModuleClass("__torch__.mymodels.ReLU"), "");
+  EXPECT_TRUE(
+      IsMultiheadAttentionClass("__torch__.torch.nn.modules.activation.MultiheadAttention"));
+  EXPECT_EQ(FunctionalActivationOp("aten::relu_"), "relu");
+  EXPECT_EQ(FunctionalActivationOp("aten::log_softmax"), "log_softmax");
+  EXPECT_EQ(FunctionalActivationOp("aten::add_"), "");
+  EXPECT_EQ(FunctionalActivationOp("prim::relu"), "");
+  EXPECT_FALSE(ParseActivationMode("everything").ok());
+  EXPECT_EQ(*ParseActivationMode("all"), ActivationMode::kAll);
+}
+
+TEST(TensorReductionTest, ReducesEveryRankToSamplesByFeatures) {
+  EXPECT_THAT(ReduceToSamples(at::randn({5})).sizes(), ElementsAre(5, 1));
+  EXPECT_THAT(ReduceToSamples(at::randn({5, 7})).sizes(), ElementsAre(5, 7));
+  EXPECT_THAT(ReduceToSamples(at::randn({5, 7, 3})).sizes(), ElementsAre(5, 7));
+  EXPECT_THAT(ReduceToSamples(at::randn({5, 7, 3, 2})).sizes(), ElementsAre(5, 7));
+  EXPECT_THAT(ReduceToSamples(at::randn({5, 7, 3, 2, 4})).sizes(), ElementsAre(5, 7));
+  const at::Tensor image = at::randn({2, 3, 4, 4});
+  EXPECT_TRUE(at::allclose(ReduceToSamples(image), image.mean({2, 3})));
+  // The reduction owns its memory: an in-place op on the activation cannot change it.
+  at::Tensor matrix = at::randn({4, 3});
+  const at::Tensor reduced = ReduceToSamples(matrix);
+  matrix.relu_();
+  EXPECT_LT(reduced.min().item<float>(), 0.0f);
+}
+
+class ActivationCaptureTest : public ::testing::Test {
+ protected:
+  static torch::jit::Module Load(const std::string& name) {
+    return torch::jit::load(testing::CommittedFixtureDir() + "/" + name);
+  }
+};
+
+TEST_F(ActivationCaptureTest, FindsModuleCallsAndFunctionalCallsInExecutionOrder) {
+  const torch::jit::Module cnn = Load("cnn_reused_relu_scripted.pt");
+  auto modules = InstrumentedForward::Create(cnn, ActivationMode::kModules);
+  ASSERT_TRUE(modules.ok()) << modules.status();
+  EXPECT_THAT((*modules)->sites(), ElementsAre(Site("relu", "ReLU"), Site("relu", "ReLU")));
+  auto all = InstrumentedForward::Create(cnn, ActivationMode::kAll);
+  ASSERT_TRUE(all.ok());
+  // Sites are places in the graph: the scripted F.relu and F.softmax each have two branches, of
+  // which one runs.
+  EXPECT_THAT((*all)->sites(),
+              ElementsAre(Site("relu", "ReLU"), Site("relu", "ReLU"), Site("", "relu"),
+                          Site("", "relu"), Site("", "sigmoid"), Site("", "softmax"),
+                          Site("", "softmax")));
+}
+
+TEST_F(ActivationCaptureTest, CapturesEveryIterationOfALoopAsItsOwnCall) {
+  const torch::jit::Module net = Load("control_flow.pt");
+  auto forward = InstrumentedForward::Create(net, ActivationMode::kAll);
+  ASSERT_TRUE(forward.ok());
+  CaptureRecorder recorder((*forward)->sites());
+  c10::InferenceMode inference;
+  auto output = (*forward)->Run(net, {at::randn({6, 16})}, recorder);
+  ASSERT_TRUE(output.ok()) << output.status();
+  std::vector<std::string> calls;
+  for (const CapturedCall& call : recorder.TakeCalls()) {
+    const ActivationSite& site = (*forward)->sites()[call.site];
+    calls.push_back(site.module + "/" + site.op + "#" + std::to_string(call.call));
+    EXPECT_TRUE(call.output.defined());
+    EXPECT_EQ(call.input.size(0), 6);
+  }
+  EXPECT_THAT(calls, ElementsAre("act/Hardswish#0", "relu/ReLU#0", "/tanh#0", "relu/ReLU#1",
+                                 "/tanh#1", "relu/ReLU#2", "/tanh#2", "/gelu#0"));
+}
+
+TEST_F(ActivationCaptureTest, InPlaceActivationInputIsCapturedBeforeItIsOverwritten) {
+  const torch::jit::Module cnn = Load("cnn_reused_relu_traced.pt");
+  auto forward = InstrumentedForward::Create(cnn, ActivationMode::kModules);
+  ASSERT_TRUE(forward.ok());
+  CaptureRecorder recorder((*forward)->sites());
+  c10::InferenceMode inference;
+  ASSERT_TRUE((*forward)->Run(cnn, {at::randn({4, 3, 8, 8})}, recorder).ok());
+  const std::vector<CapturedCall> calls = recorder.TakeCalls();
+  ASSERT_EQ(calls.size(), 2u);
+  // A ReLU's input has negative channel means somewhere; its output never does.
+  EXPECT_LT(calls[0].input.min().item<float>(), 0.0f);
+  EXPECT_GE(calls[0].output.min().item<float>(), 0.0f);
+  EXPECT_EQ(calls[1].call, 1);
+}
+
+}  // namespace
+}  // namespace affsig::engine

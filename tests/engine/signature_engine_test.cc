@@ -1,0 +1,185 @@
+#include "server/engine/signature_engine.h"
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "server/engine/npy_tensor.h"
+#include "tests/golden_cases.h"
+
+namespace affsig::engine {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr double kScoreTolerance = 1e-3;
+
+void ExpectSameOutputs(const std::vector<at::Tensor>& actual,
+                       const std::vector<at::Tensor>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    if (actual[i].device().is_cpu()) {
+      EXPECT_TRUE(at::equal(actual[i], expected[i])) << "output " << i << " changed by capture";
+    } else {
+      EXPECT_TRUE(at::allclose(actual[i], expected[i], 1e-5, 1e-6)) << "output " << i;
+    }
+  }
+}
+
+// Computes each golden model's signature and compares it entry by entry; the forward output
+// must be the bare forward's.
+void ExpectMatchesGoldenSet(const std::string& dir) {
+  auto golden = testing::ReadGoldenSet(dir);
+  ASSERT_TRUE(golden.ok()) << golden.status();
+  ASSERT_FALSE(golden->models.empty()) << dir;
+  for (const testing::GoldenModel& expected : golden->models) {
+    SCOPED_TRACE(expected.name);
+    auto model = SignatureModel::Load(expected.model_path, {testing::TestDevice()});
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto batch = ReadNpyTensor(expected.input_path);
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    auto mode = ParseActivationMode(expected.activations);
+    ASSERT_TRUE(mode.ok());
+
+    std::vector<at::Tensor> captured_outputs;
+    auto signature = (*model)->Compute(*batch, {*mode}, {}, &captured_outputs);
+    ASSERT_TRUE(signature.ok()) << signature.status();
+    auto bare_outputs = (*model)->Forward(*batch);
+    ASSERT_TRUE(bare_outputs.ok()) << bare_outputs.status();
+    ExpectSameOutputs(captured_outputs, *bare_outputs);
+
+    ASSERT_EQ(signature->size(), expected.signature.size());
+    for (size_t i = 0; i < expected.signature.size(); ++i) {
+      const testing::GoldenEntry& want = expected.signature[i];
+      const SignatureEntry& got = (*signature)[i];
+      SCOPED_TRACE(::testing::Message() << "entry " << i << " " << want.module << " #"
+                                        << want.call << " " << want.op);
+      EXPECT_EQ(got.index, static_cast<int64_t>(i));
+      EXPECT_EQ(got.module, want.module);
+      EXPECT_EQ(got.call, want.call);
+      EXPECT_EQ(got.op, want.op);
+      EXPECT_EQ(EntryStatusName(got.status), want.status) << got.reason;
+      if (want.status == "ok") EXPECT_NEAR(got.score, want.score, kScoreTolerance);
+    }
+  }
+}
+
+class SignatureEngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto model = SignatureModel::Load(testing::SharedGoldenDir() + "/visible_net.pt",
+                                      {testing::TestDevice()});
+    ASSERT_TRUE(model.ok()) << model.status();
+    visible_net_ = model->release();
+    auto batch = ReadNpyTensor(testing::SharedGoldenDir() + "/visible_net.input.npy");
+    ASSERT_TRUE(batch.ok());
+    visible_input_ = new at::Tensor(*batch);
+  }
+  static void TearDownTestSuite() {
+    delete visible_net_;
+    delete visible_input_;
+  }
+
+  static SignatureModel* visible_net_;
+  static at::Tensor* visible_input_;
+};
+
+SignatureModel* SignatureEngineTest::visible_net_ = nullptr;
+at::Tensor* SignatureEngineTest::visible_input_ = nullptr;
+
+TEST_F(SignatureEngineTest, MatchesSharedGoldenModels) {
+  ExpectMatchesGoldenSet(testing::SharedGoldenDir());
+}
+
+TEST_F(SignatureEngineTest, MatchesCommittedGoldenFixtures) {
+  ExpectMatchesGoldenSet(testing::CommittedFixtureDir());
+}
+
+TEST_F(SignatureEngineTest, MatchesGeneratedTorchvisionFixtures) {
+  ExpectMatchesGoldenSet(testing::GeneratedFixtureDir());
+}
+
+TEST_F(SignatureEngineTest, ReportsProgressAfterTheForwardPassAndEachEntry) {
+  std::vector<SignatureProgress> progress;
+  SignatureCallbacks callbacks;
+  callbacks.on_progress = [&](const SignatureProgress& p) { progress.push_back(p); };
+  auto signature = visible_net_->Compute(*visible_input_, {}, callbacks);
+  ASSERT_TRUE(signature.ok());
+  ASSERT_EQ(progress.size(), signature->size() + 1);
+  for (size_t i = 0; i < progress.size(); ++i) {
+    EXPECT_EQ(progress[i].scored, static_cast<int64_t>(i));
+    EXPECT_EQ(progress[i].total, static_cast<int64_t>(signature->size()));
+  }
+}
+
+TEST_F(SignatureEngineTest, StopsAtTheNextActivationWhenAsked) {
+  int asked = 0;
+  SignatureCallbacks callbacks;
+  callbacks.should_stop = [&] { return ++asked > 2; };
+  auto signature = visible_net_->Compute(*visible_input_, {}, callbacks);
+  EXPECT_EQ(signature.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(asked, 3);
+  // The model stays usable.
+  EXPECT_TRUE(visible_net_->Compute(*visible_input_, {}).ok());
+}
+
+TEST_F(SignatureEngineTest, KeepsEntriesWithTooFewSamples) {
+  auto signature = visible_net_->Compute(visible_input_->slice(0, 0, 1), {});
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  ASSERT_EQ(signature->size(), 3u);
+  for (const SignatureEntry& entry : *signature) {
+    EXPECT_EQ(entry.status, EntryStatus::kTooFewSamples);
+    EXPECT_EQ(entry.n, 1);
+    EXPECT_THAT(entry.reason, HasSubstr("at least 2 samples"));
+  }
+}
+
+TEST_F(SignatureEngineTest, KeepsEntriesWithNonFiniteActivations) {
+  at::Tensor batch = visible_input_->clone();
+  batch[0][0][0][0] = std::numeric_limits<float>::quiet_NaN();
+  auto signature = visible_net_->Compute(batch, {});
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  ASSERT_EQ(signature->size(), 3u);
+  EXPECT_EQ((*signature)[0].status, EntryStatus::kNonFinite);
+  EXPECT_THAT((*signature)[0].reason, HasSubstr("NaN or Inf"));
+}
+
+TEST_F(SignatureEngineTest, WrongInputShapeFailsWithTheModelsMessage) {
+  auto signature = visible_net_->Compute(at::randn({4, 7}), {});
+  ASSERT_FALSE(signature.ok());
+  EXPECT_EQ(signature.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(signature.status().message());
+  EXPECT_THAT(message, HasSubstr("forward failed"));
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(SignatureModelLoadTest, ExplainsFilesThatAreNotModels) {
+  const std::string dir = ::testing::TempDir();
+  const std::string empty = dir + "/empty.pt";
+  std::ofstream(empty).close();
+  const std::string garbage = dir + "/garbage.pt";
+  std::ofstream(garbage) << "this is not a TorchScript archive";
+  const std::string truncated = dir + "/truncated.pt";
+  {
+    std::ifstream in(testing::SharedGoldenDir() + "/visible_net.pt", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  EXPECT_EQ(SignatureModel::Load(dir + "/missing.pt", {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(SignatureModel::Load(empty, {}).status().message(), HasSubstr("is empty"));
+  for (const std::string& path : {garbage, truncated}) {
+    auto model = SignatureModel::Load(path, {});
+    EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(model.status().message(), HasSubstr("not a loadable TorchScript model"));
+    EXPECT_EQ(model.status().message().find('\n'), absl::string_view::npos);
+  }
+  EXPECT_THAT(SignatureModel::Load(empty, {"tpu:3"}).status().message(), HasSubstr("tpu:3"));
+}
+
+}  // namespace
+}  // namespace affsig::engine
