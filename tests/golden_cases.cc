@@ -44,6 +44,8 @@ std::string CommittedFixtureDir() { return AFFSIG_SOURCE_DIR "/tests/fixtures/go
 
 std::string GeneratedFixtureDir() { return EnvOr("AFFSIG_FIXTURE_DIR", AFFSIG_FIXTURE_DIR); }
 
+std::string ZooFixtureDir() { return EnvOr("AFFSIG_ZOO_DIR", AFFSIG_ZOO_DIR); }
+
 std::string TestDevice() { return EnvOr("AFFSIG_TEST_DEVICE", "cpu"); }
 
 absl::StatusOr<GoldenSet> ReadGoldenSet(const std::string& dir) {

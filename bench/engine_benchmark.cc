@@ -1,0 +1,241 @@
+// Measures the engine against the paper's algorithm (tests/reference/paper_affinity.py, run by
+// Debian's Python with the same BLAS) in one run on one machine, and prints the ratios that the
+// speed and memory goals are stated in:
+//   1. one activation at (N, d) = (2048, 512): affsig vs the paper's code;
+//   2. one activation at (N, d) = (512, 4096), d > N: affsig's subspace path vs the paper's code;
+//   3. torchvision resnet18 (random weights) on a batch of 256 x 3 x 224 x 224: the whole
+//      signature vs the bare LibTorch forward pass, time and peak memory (each in its own
+//      process, so that peak resident memory is that run's alone).
+//
+// Usage: engine_benchmark [--threads=T] [--python=/usr/bin/python3] [--resnet_batch=256]
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/npy.h"
+#include "server/engine/affinity_score.h"
+#include "server/engine/npy_tensor.h"
+#include "server/engine/signature_engine.h"
+
+ABSL_FLAG(int, threads, static_cast<int>(std::thread::hardware_concurrency()),
+          "intra-op threads for LibTorch, in C++ and in Python");
+ABSL_FLAG(std::string, python, "/usr/bin/python3", "Python with torch, torchvision, scipy, ot");
+ABSL_FLAG(std::string, work_dir, "", "scratch directory (default: a new one under /tmp)");
+ABSL_FLAG(int, resnet_batch, 256, "images in the resnet18 batch");
+ABSL_FLAG(int, repeats, 3, "timed repetitions; the fastest counts");
+ABSL_FLAG(bool, skip_resnet, false, "only the single-activation benchmarks");
+// Internal: the resnet18 measurements run in child processes of this program.
+ABSL_FLAG(std::string, child, "", "internal: 'forward' or 'signature'");
+ABSL_FLAG(std::string, model, "", "internal: model file of a child run");
+
+namespace affsig {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+long PeakRssKb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+// Runs a command and returns its standard output.
+absl::StatusOr<std::string> RunCommand(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError(absl::StrCat("cannot run: ", command));
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  if (int status = pclose(pipe); status != 0) {
+    return absl::InternalError(absl::StrCat("exit status ", status, " from: ", command));
+  }
+  return output;
+}
+
+// The number after `"key":` or `key=` in a line of output.
+double NumberAfter(const std::string& text, const std::string& key) {
+  for (const std::string& pattern : {absl::StrCat("\"", key, "\": "), absl::StrCat(key, "=")}) {
+    const size_t at = text.find(pattern);
+    if (at != std::string::npos) return std::strtod(text.c_str() + at + pattern.size(), nullptr);
+  }
+  return std::nan("");
+}
+
+std::string PythonScript() {
+  return (std::filesystem::path(__FILE__).parent_path() / "paper_baseline.py").string();
+}
+
+struct Timing {
+  double seconds = 0.0;
+  double score = 0.0;
+};
+
+// Same data for both sides: x ~ N(0, 1), y = gelu(x W / sqrt(d)) written as float32 .npy.
+void MakeActivation(int64_t n, int64_t d, const std::string& x_path, const std::string& y_path) {
+  at::manual_seed(7);
+  const at::Tensor x = at::randn({n, d});
+  const at::Tensor y = at::gelu(at::matmul(x, at::randn({d, d})) / std::sqrt(double(d)));
+  (void)WriteNpyFile(x_path, *engine::NpyFromTensor(x));
+  (void)WriteNpyFile(y_path, *engine::NpyFromTensor(y));
+}
+
+Timing TimeAffsig(const std::string& x_path, const std::string& y_path, int repeats) {
+  const at::Tensor x = *engine::ReadNpyTensor(x_path);
+  const at::Tensor y = *engine::ReadNpyTensor(y_path);
+  Timing best{1e300, 0.0};
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = Clock::now();
+    auto score = engine::ComputeAffinityScore(x, y);
+    best.seconds = std::min(best.seconds, Seconds(start));
+    best.score = score.ok() ? score->score : std::nan("");
+  }
+  return best;
+}
+
+absl::StatusOr<Timing> TimePaper(const std::string& x_path, const std::string& y_path,
+                                 const std::string& dtype) {
+  auto output = RunCommand(absl::StrCat(absl::GetFlag(FLAGS_python), " ", PythonScript(),
+                                        " --threads=", absl::GetFlag(FLAGS_threads), " score ",
+                                        x_path, " ", y_path, " --dtype=", dtype));
+  if (!output.ok()) return output.status();
+  return Timing{NumberAfter(*output, "seconds"), NumberAfter(*output, "score")};
+}
+
+void SingleActivation(const std::string& dir, int64_t n, int64_t d, double goal) {
+  const std::string x_path = absl::StrCat(dir, "/x_", n, "_", d, ".npy");
+  const std::string y_path = absl::StrCat(dir, "/y_", n, "_", d, ".npy");
+  MakeActivation(n, d, x_path, y_path);
+  const Timing affsig = TimeAffsig(x_path, y_path, absl::GetFlag(FLAGS_repeats));
+  std::cout << absl::StrFormat("\n## one activation, N = %d, d = %d\n", n, d);
+  std::cout << absl::StrFormat("| implementation | seconds | score | paper / affsig |\n");
+  std::cout << absl::StrFormat("|---|---|---|---|\n");
+  std::cout << absl::StrFormat("| affsig (C++, float64) | %.4f | %.6f | |\n", affsig.seconds,
+                               affsig.score);
+  for (const std::string dtype : {"float32", "float64"}) {
+    auto paper = TimePaper(x_path, y_path, dtype);
+    if (!paper.ok()) {
+      std::cout << "paper's algorithm failed: " << paper.status() << "\n";
+      continue;
+    }
+    const double ratio = paper->seconds / affsig.seconds;
+    std::cout << absl::StrFormat("| paper (Python, %s) | %.4f | %.6f | **%.1fx** (goal %.0fx: %s) |\n",
+                                 dtype, paper->seconds, paper->score, ratio, goal,
+                                 ratio >= goal ? "met" : "NOT met");
+  }
+}
+
+// Child: load the model, run the bare forward or the signature, print time and peak memory.
+int RunChild(const std::string& what, const std::string& model_path, int batch_size) {
+  auto model = engine::SignatureModel::Load(model_path, {"cpu", absl::GetFlag(FLAGS_threads)});
+  if (!model.ok()) {
+    std::cerr << model.status() << "\n";
+    return 1;
+  }
+  at::manual_seed(11);
+  const at::Tensor batch = at::randn({batch_size, 3, 224, 224});
+  const long rss_before = PeakRssKb();
+  double best = 1e300;
+  size_t entries = 0;
+  for (int i = 0; i < absl::GetFlag(FLAGS_repeats); ++i) {
+    const auto start = Clock::now();
+    if (what == "forward") {
+      if (!(*model)->Forward(batch).ok()) return 1;
+    } else {
+      auto signature = (*model)->Compute(batch, {});
+      if (!signature.ok()) return 1;
+      entries = signature->size();
+    }
+    best = std::min(best, Seconds(start));
+  }
+  std::cout << absl::StrFormat("seconds=%.6f peak_rss_kb=%d before_rss_kb=%d entries=%d\n", best,
+                               PeakRssKb(), rss_before, entries);
+  return 0;
+}
+
+void Resnet(const std::string& dir) {
+  const std::string model_path = dir + "/resnet18.pt";
+  auto exported = RunCommand(absl::StrCat(absl::GetFlag(FLAGS_python), " ", PythonScript(),
+                                          " export resnet18 ", model_path));
+  if (!exported.ok()) {
+    std::cout << "cannot export resnet18: " << exported.status() << "\n";
+    return;
+  }
+  const int batch = absl::GetFlag(FLAGS_resnet_batch);
+  std::string results[2];
+  const char* kinds[2] = {"forward", "signature"};
+  for (int i = 0; i < 2; ++i) {
+    auto output = RunCommand(absl::StrCat(
+        "/proc/", getpid(), "/exe --child=", kinds[i], " --model=", model_path,
+        " --resnet_batch=", batch, " --threads=", absl::GetFlag(FLAGS_threads),
+        " --repeats=", absl::GetFlag(FLAGS_repeats)));
+    if (!output.ok()) {
+      std::cout << kinds[i] << " run failed: " << output.status() << "\n";
+      return;
+    }
+    results[i] = *output;
+  }
+  const double forward_s = NumberAfter(results[0], "seconds");
+  const double signature_s = NumberAfter(results[1], "seconds");
+  const double forward_kb = NumberAfter(results[0], "peak_rss_kb");
+  const double signature_kb = NumberAfter(results[1], "peak_rss_kb");
+  const double baseline_kb = NumberAfter(results[0], "before_rss_kb");
+  std::cout << absl::StrFormat("\n## resnet18, random weights, batch %d x 3 x 224 x 224, "
+                               "%d signature entries\n", batch,
+                               static_cast<int>(NumberAfter(results[1], "entries")));
+  std::cout << "| run | seconds | peak RSS (MiB) | peak above model+batch (MiB) |\n|---|---|---|---|\n";
+  std::cout << absl::StrFormat("| bare forward | %.3f | %.0f | %.0f |\n", forward_s,
+                               forward_kb / 1024, (forward_kb - baseline_kb) / 1024);
+  std::cout << absl::StrFormat("| whole signature | %.3f | %.0f | %.0f |\n", signature_s,
+                               signature_kb / 1024, (signature_kb - baseline_kb) / 1024);
+  const double time_ratio = signature_s / forward_s;
+  const double memory_ratio = signature_kb / forward_kb;
+  std::cout << absl::StrFormat("\nsignature / forward time: **%.3fx** (goal <= 1.5x: %s)\n",
+                               time_ratio, time_ratio <= 1.5 ? "met" : "NOT met");
+  std::cout << absl::StrFormat("signature / forward peak memory: **%.3fx** (goal <= 1.5x: %s)\n",
+                               memory_ratio, memory_ratio <= 1.5 ? "met" : "NOT met");
+}
+
+}  // namespace
+}  // namespace affsig
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  if (!absl::GetFlag(FLAGS_child).empty()) {
+    return affsig::RunChild(absl::GetFlag(FLAGS_child), absl::GetFlag(FLAGS_model),
+                            absl::GetFlag(FLAGS_resnet_batch));
+  }
+  std::string dir = absl::GetFlag(FLAGS_work_dir);
+  if (dir.empty()) {
+    char pattern[] = "/tmp/affsig-bench-XXXXXX";
+    dir = mkdtemp(pattern);
+  }
+  std::cout << "# affsig engine benchmark\n\nthreads: " << absl::GetFlag(FLAGS_threads)
+            << ", LibTorch intra-op threads: " << at::get_num_threads() << "\n";
+  affsig::SingleActivation(dir, 2048, 512, 5.0);
+  affsig::SingleActivation(dir, 512, 4096, 50.0);
+  if (!absl::GetFlag(FLAGS_skip_resnet)) affsig::Resnet(dir);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
