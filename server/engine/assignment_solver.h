@@ -15,9 +15,10 @@ struct Assignment {
   double total_cost = 0.0;              // sum_i cost[i][column_for_row[i]].
 };
 
-// Minimum-cost perfect matching of an n x n row-major cost matrix, by shortest augmenting paths
-// with dual potentials (Jonker-Volgenant as refined by Crouse, 2016, the algorithm of SciPy's
-// linear_sum_assignment): O(n^3) worst case, exact. Costs must be finite.
+// Minimum-cost perfect matching of an n x n row-major cost matrix: Jonker-Volgenant (1987)
+// column reduction and augmenting row reduction assign most rows cheaply, then the rest are
+// assigned by shortest augmenting paths with dual potentials (Crouse, 2016, the algorithm of
+// SciPy's linear_sum_assignment). O(n^3) worst case, exact. Costs must be finite.
 absl::StatusOr<Assignment> SolveAssignment(const double* cost, int64_t n);
 
 }  // namespace affsig::engine
