@@ -29,31 +29,65 @@ at::Tensor FloorEigenvalues(const at::Tensor& eigenvalues) {
       non_positive, at::linspace(kEigenFloorLow, kEigenFloorHigh, count, eigenvalues.options()));
 }
 
-// V diag(f(l)) V^T for the eigen-decomposition of a symmetric matrix.
-at::Tensor Recompose(const at::Tensor& vectors, const at::Tensor& values) {
-  return at::matmul(vectors * values.unsqueeze(0), vectors.transpose(0, 1));
+// A symmetric matrix's eigen-decomposition, non-positive eigenvalues floored.
+struct Spectrum {
+  at::Tensor values;  // ascending
+  at::Tensor vectors;
+};
+
+Spectrum FlooredEigh(const at::Tensor& symmetric) {
+  auto [values, vectors] = at::linalg_eigh(symmetric);
+  return {FloorEigenvalues(values), vectors};
 }
 
-at::Tensor PsdSqrt(const at::Tensor& p) {
-  auto [values, vectors] = at::linalg_eigh(p);
-  return Recompose(vectors, FloorEigenvalues(values).sqrt());
-}
-
-// pinv(psd_sqrt(M)) from one eigen-decomposition: the singular values of psd_sqrt(M) are the
-// square roots of M's floored eigenvalues.
-at::Tensor PinvPsdSqrt(const at::Tensor& m) {
-  auto [values, vectors] = at::linalg_eigh(m);
-  const at::Tensor roots = FloorEigenvalues(values).sqrt();
+// The factor that pinv(psd_sqrt(P)) applies along each eigenvector: 1 / sqrt(l), or 0 below
+// torch.pinverse's cutoff.
+at::Tensor PinvSqrtFactors(const Spectrum& spectrum) {
+  const at::Tensor roots = spectrum.values.sqrt();
   const at::Tensor cutoff = roots.max() * kPinvRcond;
-  const at::Tensor inverse = at::where(roots > cutoff, roots.reciprocal(), at::zeros_like(roots));
-  return Recompose(vectors, inverse);
+  return at::where(roots > cutoff, roots.reciprocal(), at::zeros_like(roots));
 }
+
+// V diag(f) V^T, the matrix function of a decomposed symmetric matrix.
+at::Tensor Recompose(const Spectrum& spectrum, const at::Tensor& factors) {
+  return at::matmul(spectrum.vectors * factors.unsqueeze(0), spectrum.vectors.transpose(0, 1));
+}
+
+// rows · V diag(f) V^T without forming the k x k matrix: N k^2 work instead of k^3.
+at::Tensor TimesRecomposed(const at::Tensor& rows, const Spectrum& spectrum,
+                           const at::Tensor& factors) {
+  return at::matmul(at::matmul(rows, spectrum.vectors) * factors.unsqueeze(0),
+                    spectrum.vectors.transpose(0, 1));
+}
+
+at::Tensor Symmetrized(const at::Tensor& m) { return (m + m.transpose(0, 1)) * 0.5; }
 
 at::Tensor Covariance(const at::Tensor& centered) {
   const int64_t n = centered.size(0);
   const int64_t k = centered.size(1);
   return at::matmul(centered.transpose(0, 1), centered) / static_cast<double>(n - 1) +
          at::eye(k, centered.options()) * kCovarianceRidge;
+}
+
+// The centred inputs mapped by A = S pinv(psd_sqrt(S C_x S)) S with S = psd_sqrt(C_y): rows
+// a_i A (A is symmetric). With fewer samples than dimensions every product is done on the N x k
+// samples, using S C_x S = (a S)^T (a S) / (N - 1) + 1e-6 S^2; otherwise on k x k matrices.
+at::Tensor MapInputs(const at::Tensor& a, const at::Tensor& cov_y) {
+  const int64_t n = a.size(0);
+  const int64_t k = a.size(1);
+  const Spectrum output = FlooredEigh(cov_y);
+  const at::Tensor roots = output.values.sqrt();
+  if (n < k) {
+    const at::Tensor a_s = TimesRecomposed(a, output, roots);
+    const at::Tensor m = at::matmul(a_s.transpose(0, 1), a_s) / static_cast<double>(n - 1) +
+                         Recompose(output, output.values) * kCovarianceRidge;
+    const Spectrum middle = FlooredEigh(Symmetrized(m));
+    return TimesRecomposed(TimesRecomposed(a_s, middle, PinvSqrtFactors(middle)), output, roots);
+  }
+  const at::Tensor s = Recompose(output, roots);
+  const at::Tensor m = Symmetrized(at::matmul(at::matmul(s, Covariance(a)), s));
+  const Spectrum middle = FlooredEigh(m);
+  return at::matmul(a, at::matmul(at::matmul(s, Recompose(middle, PinvSqrtFactors(middle))), s));
 }
 
 // Scores centred samples a, b (N x k) expressed in an orthonormal basis of a k-dimensional
@@ -63,7 +97,6 @@ at::Tensor Covariance(const at::Tensor& centered) {
 AffinityScore ScoreInBasis(const at::Tensor& a, const at::Tensor& b, int64_t full_dim) {
   const int64_t n = a.size(0);
   const int64_t k = a.size(1);
-  const at::Tensor cov_x = Covariance(a);
   const at::Tensor cov_y = Covariance(b);
 
   AffinityScore result;
@@ -71,27 +104,23 @@ AffinityScore ScoreInBasis(const at::Tensor& a, const at::Tensor& b, int64_t ful
       cov_y.trace().item<double>() + kCovarianceRidge * static_cast<double>(full_dim - k);
   result.degenerate = !(result.trace_cy > 2 * kCovarianceRidge * static_cast<double>(full_dim));
 
-  // x_hat - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
-  at::Tensor mapped;
-  if (result.degenerate) {
-    mapped = at::zeros_like(a);
-  } else {
-    const at::Tensor s = PsdSqrt(cov_y);
-    at::Tensor m = at::matmul(at::matmul(s, cov_x), s);
-    m = (m + m.transpose(0, 1)) * 0.5;
-    const at::Tensor map = at::matmul(at::matmul(s, PinvPsdSqrt(m)), s);
-    mapped = at::matmul(a, map);  // A is symmetric: rows a_i A^T = a_i A.
-  }
+  // x_hat_i - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
+  const at::Tensor mapped = result.degenerate ? at::zeros_like(a) : MapInputs(a, cov_y);
 
+  // Squared distances by ||m_i||^2 + ||b_j||^2 - 2 m_i.b_j, one matrix product; W itself is then
+  // summed from the matched differences, free of the expansion's cancellation.
   const at::Tensor cost =
-      (mapped.square().sum(1, true) + b.square().sum(1).unsqueeze(0) -
-       2.0 * at::matmul(mapped, b.transpose(0, 1)))
-          .clamp_min(0.0)
+      at::addmm(mapped.square().sum(1, true) + b.square().sum(1).unsqueeze(0), mapped,
+                b.transpose(0, 1), /*beta=*/1.0, /*alpha=*/-2.0)
           .to(at::kCPU)
           .contiguous();
   // Finite inputs give finite costs; the solver re-checks.
   const Assignment assignment = *SolveAssignment(cost.data_ptr<double>(), n);
-  result.transport_cost = assignment.total_cost / static_cast<double>(n);
+  const at::Tensor matched =
+      at::from_blob(const_cast<int64_t*>(assignment.column_for_row.data()), {n}, at::kLong)
+          .to(b.device());
+  result.transport_cost = (mapped - b.index_select(0, matched)).square().sum().item<double>() /
+                          static_cast<double>(n);
   result.score = 1.0 - std::sqrt(result.transport_cost / (2.0 * result.trace_cy));
   return result;
 }
@@ -128,9 +157,12 @@ absl::StatusOr<AffinityScore> ComputeAffinityScore(const at::Tensor& x, const at
                         (options.path == AffineMapPath::kAuto && d > 2 * n);
   if (!subspace) return ScoreInBasis(xc, yc, d);
 
-  // Orthonormal basis Q (d x min(d, 2N)) of the span of every centred sample.
-  const at::Tensor q = std::get<0>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "reduced"));
-  AffinityScore result = ScoreInBasis(at::matmul(xc, q), at::matmul(yc, q), d);
+  // Coordinates in an orthonormal basis Q of the span of every centred sample, without forming
+  // Q: with Z = [xc; yc] (2N x d) and Z^T = Q R, the rows of R^T are the samples in that basis.
+  const at::Tensor r = std::get<1>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "r"));
+  const at::Tensor coordinates = r.transpose(0, 1);
+  AffinityScore result =
+      ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d);
   result.subspace_path = true;
   return result;
 }

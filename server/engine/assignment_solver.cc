@@ -29,7 +29,7 @@ class ShortestAugmentingPath {
         column_for_row_(n, -1),
         row_for_column_(n, -1),
         scanned_cost_(n, 0.0),
-        scanned_penalty_(n, 0.0),
+        search_potential_(n, 0.0),
         row_scanned_(n, 0),
         column_scanned_(n, 0) {}
 
@@ -100,7 +100,7 @@ class ShortestAugmentingPath {
 
   // The columns with the smallest and second smallest reduced cost c[j] - v[j] of one row,
   // tracked branch-free over four lanes so that the compiler vectorises the scan.
-  void TwoSmallestReducedCosts(const double* cost_row, int64_t* best, double* best_value,
+  __attribute__((target_clones("avx2", "default"))) void TwoSmallestReducedCosts(const double* cost_row, int64_t* best, double* best_value,
                                int64_t* second, double* second_value) const {
     const double* potential = column_potential_.data();
     double low[4] = {kInfinity, kInfinity, kInfinity, kInfinity};
@@ -189,10 +189,9 @@ class ShortestAugmentingPath {
   // Relaxes the path costs of the unscanned columns through `row` (reduced costs offset by
   // `base`) and returns the unscanned column of smallest path cost. Branch-free over four
   // lanes, so that the compiler vectorises it: this loop is where the solver spends its time.
-  int64_t RelaxRow(int64_t row, double base) {
+  __attribute__((target_clones("avx2", "default"))) int64_t RelaxRow(int64_t row, double base) {
     const double* cost_row = cost_ + row * n_;
-    const double* potential = column_potential_.data();
-    const double* penalty = scanned_penalty_.data();
+    const double* potential = search_potential_.data();
     double* path_cost = path_cost_.data();
     int64_t* path = path_.data();
     double lane_min[4] = {kInfinity, kInfinity, kInfinity, kInfinity};
@@ -201,7 +200,7 @@ class ShortestAugmentingPath {
     for (; column + 4 <= n_; column += 4) {
       for (int lane = 0; lane < 4; ++lane) {
         const int64_t j = column + lane;
-        const double reduced = base + cost_row[j] - potential[j] + penalty[j];
+        const double reduced = base + cost_row[j] - potential[j];
         const bool shorter = reduced < path_cost[j];
         path_cost[j] = shorter ? reduced : path_cost[j];
         path[j] = shorter ? row : path[j];
@@ -211,7 +210,7 @@ class ShortestAugmentingPath {
       }
     }
     for (; column < n_; ++column) {
-      const double reduced = base + cost_row[column] - potential[column] + penalty[column];
+      const double reduced = base + cost_row[column] - potential[column];
       if (reduced < path_cost[column]) {
         path_cost[column] = reduced;
         path[column] = row;
@@ -242,7 +241,7 @@ class ShortestAugmentingPath {
     std::fill(row_scanned_.begin(), row_scanned_.end(), 0);
     std::fill(column_scanned_.begin(), column_scanned_.end(), 0);
     std::fill(path_cost_.begin(), path_cost_.end(), kInfinity);
-    std::fill(scanned_penalty_.begin(), scanned_penalty_.end(), 0.0);
+    search_potential_ = column_potential_;
 
     double min_value = 0.0;
     int64_t row = start_row;
@@ -253,8 +252,9 @@ class ShortestAugmentingPath {
       min_value = path_cost_[column];
       column_scanned_[column] = 1;
       scanned_cost_[column] = min_value;
-      // A scanned column's path cost is final: +inf keeps it out of later relaxations and minima.
-      scanned_penalty_[column] = kInfinity;
+      // A scanned column's path cost is final: a potential of -inf makes its reduced costs +inf,
+      // which keeps it out of later relaxations and minima.
+      search_potential_[column] = -kInfinity;
       path_cost_[column] = kInfinity;
       if (row_for_column_[column] == -1) {
         sink = column;
@@ -285,11 +285,11 @@ class ShortestAugmentingPath {
   std::vector<double> row_potential_;
   std::vector<double> column_potential_;
   std::vector<double> path_cost_;
-  std::vector<int64_t> path_;
+  std::vector<int64_t> path_;  // predecessor row of each column.
   std::vector<int64_t> column_for_row_;
   std::vector<int64_t> row_for_column_;
   std::vector<double> scanned_cost_;    // final path cost of each scanned column.
-  std::vector<double> scanned_penalty_;  // +inf for scanned columns, else 0.
+  std::vector<double> search_potential_;  // column potentials, -inf once scanned.
   std::vector<char> row_scanned_;
   std::vector<char> column_scanned_;
 };

@@ -1,0 +1,32 @@
+// Renders a signature for people (aligned table) and for tools (JSON, CSV).
+#ifndef AFFSIG_COMMON_SIGNATURE_FORMAT_H_
+#define AFFSIG_COMMON_SIGNATURE_FORMAT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/signature.h"
+
+namespace affsig {
+
+enum class OutputFormat { kTable, kJson, kCsv };
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name);
+
+// Columns: index, module, call, op, n, d, score, status (and reason when not ok).
+std::string FormatSignatureTable(const Signature& signature);
+// A JSON array of objects with index, module, call, op, n, d, score (null when not ok), status
+// and reason.
+std::string FormatSignatureJson(const Signature& signature);
+// A header line, then one line per entry; fields quoted as RFC 4180 requires.
+std::string FormatSignatureCsv(const Signature& signature);
+
+std::string FormatSignature(const Signature& signature, OutputFormat format);
+
+// `text` as a JSON string literal, quotes included.
+std::string JsonQuote(absl::string_view text);
+
+}  // namespace affsig
+
+#endif  // AFFSIG_COMMON_SIGNATURE_FORMAT_H_
