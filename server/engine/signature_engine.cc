@@ -1,5 +1,6 @@
 #include "server/engine/signature_engine.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
@@ -108,6 +109,8 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::
     return absl::InvalidArgumentError(absl::StrCat("model file '", path, "' is empty"));
   }
   if (options.intra_op_threads > 0) at::set_num_threads(options.intra_op_threads);
+  at::globalContext().setAllowTF32CuDNN(options.allow_tf32);
+  at::globalContext().setAllowTF32CuBLAS(options.allow_tf32);
   auto state = std::make_unique<State>();
   state->device = *device;
   try {

@@ -23,6 +23,9 @@ namespace affsig::engine {
 struct DeviceOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:K".
   int intra_op_threads = 0;    // LibTorch intra-op threads for this process; 0 leaves it as is.
+  // TensorFloat-32 in CUDA convolutions and matrix products (process-wide). Off by default: with
+  // it, activations differ from the float32 forward by ~1e-3 and so do the scores.
+  bool allow_tf32 = false;
 };
 
 struct SignatureOptions {

@@ -7,8 +7,13 @@ functional activations by a TorchFunctionMode, so the scores are those of the re
 """
 
 import numpy as np
-import ot
 import torch
+
+try:
+    import ot
+except ImportError:  # a machine without POT: SciPy's exact assignment gives the same W
+    ot = None
+    from scipy.optimize import linear_sum_assignment
 import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
@@ -86,9 +91,14 @@ def affinity_score(x, y, dtype=torch.float64, num_iter_max=10_000_000, subspace=
     else:
         a = torch.zeros(d, d, dtype=dtype)
     x_hat = (x - mx) @ a.T + my
-    cost = ot.dist(x_hat.numpy(), y.numpy())
-    weights = np.full(n, 1.0 / n)
-    w = ot.emd2(weights, weights, cost, numItermax=num_iter_max)
+    if ot is not None:
+        cost = ot.dist(x_hat.numpy(), y.numpy())
+        weights = np.full(n, 1.0 / n)
+        w = ot.emd2(weights, weights, cost, numItermax=num_iter_max)
+    else:
+        cost = torch.cdist(x_hat, y).square().numpy()
+        rows, cols = linear_sum_assignment(cost)
+        w = cost[rows, cols].mean()
     return float(1.0 - np.sqrt(w / (2.0 * trace_y)))
 
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the engine alone against the machine's own (CUDA) PyTorch and runs the engine tests on
+# cuda:0. Debian's Abseil, Eigen, protobuf and GoogleTest come along in .device/deb (copied from
+# this machine's /usr by scripts/prepare_device.sh), shared/golden in .device/golden.
+# Usage (on the GPU machine, from the repository root): scripts/device_check.sh [OUT_DIR]
+set -uo pipefail
+out=${1:-/tmp}
+deb=$PWD/.device/deb/usr
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+  "cxx11 abi", torch._C._GLIBCXX_USE_CXX11_ABI, "device", torch.cuda.get_device_name(0))'
+export LD_LIBRARY_PATH=$deb/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DAFFSIG_ENGINE_ONLY=ON \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$deb" -DAFFSIG_PYTHON=python3 \
+  -DProtobuf_INCLUDE_DIR=$deb/include -DProtobuf_LIBRARY=$deb/lib/x86_64-linux-gnu/libprotobuf.so \
+  -DAFFSIG_SHARED_DIR=$PWD/.device 2>&1 | tail -5
+cmake --build build-gpu -j "$(nproc)" --target affinity_score_test activation_capture_test \
+  signature_engine_test assignment_solver_test affsig-engine 2>&1 | grep -E "error|FAILED|warning: unused" | head -30
+status=0
+export AFFSIG_TEST_DEVICE=cuda:0 AFFSIG_GOLDEN_DIR=$PWD/.device/golden
+for t in assignment_solver_test affinity_score_test activation_capture_test; do
+  ./build-gpu/tests/engine/$t --gtest_filter=-*/5 2>&1 | tee "$out/$t.log" | tail -3 || status=1
+done
+./build-gpu/tests/engine/signature_engine_test --gtest_filter=-*Generated* 2>&1 |
+  tee "$out/signature_engine_test.log" | grep -E "OK|FAILED|Failure|PASSED" | head -30
+./build-gpu/server/engine/affsig-engine --device=cuda:0 --activations=all --random=256x3x16x16 \
+  2>&1 | tee "$out/affsig_engine_cuda.txt"
+./build-gpu/server/engine/affsig-engine --device=cpu --activations=all --random=256x3x16x16 \
+  2>&1 | tee "$out/affsig_engine_cpu.txt" | tail -2
+exit $status
