@@ -151,9 +151,9 @@ void SingleActivation(const std::string& dir, const std::string& kind, int64_t n
       continue;
     }
     const double ratio = paper->seconds / affsig.seconds;
-    std::cout << absl::StrFormat("| paper (Python, %s) | %.4f | %.6f | **%.1fx** (goal %.0fx: %s) |\n",
-                                 dtype, paper->seconds, paper->score, ratio, goal,
-                                 ratio >= goal ? "met" : "NOT met");
+    std::cout << absl::StrFormat(
+        "| paper (Python, %s) | %.4f | %.6f | **%.1fx** (goal %.0fx: %s) |\n", dtype,
+        paper->seconds, paper->score, ratio, goal, ratio >= goal ? "met" : "NOT met");
   }
 }
 
@@ -197,10 +197,10 @@ void Resnet(const std::string& dir) {
   std::string results[2];
   const char* kinds[2] = {"forward", "signature"};
   for (int i = 0; i < 2; ++i) {
-    auto output = RunCommand(absl::StrCat(
-        "/proc/", getpid(), "/exe --child=", kinds[i], " --model=", model_path,
-        " --resnet_batch=", batch, " --threads=", absl::GetFlag(FLAGS_threads),
-        " --repeats=", absl::GetFlag(FLAGS_repeats)));
+    auto output = RunCommand(absl::StrCat("/proc/", getpid(), "/exe --child=", kinds[i],
+                                          " --model=", model_path, " --resnet_batch=", batch,
+                                          " --threads=", absl::GetFlag(FLAGS_threads),
+                                          " --repeats=", absl::GetFlag(FLAGS_repeats)));
     if (!output.ok()) {
       std::cout << kinds[i] << " run failed: " << output.status() << "\n";
       return;
@@ -212,10 +212,12 @@ void Resnet(const std::string& dir) {
   const double forward_kb = NumberAfter(results[0], "peak_rss_kb");
   const double signature_kb = NumberAfter(results[1], "peak_rss_kb");
   const double baseline_kb = NumberAfter(results[0], "before_rss_kb");
-  std::cout << absl::StrFormat("\n## resnet18, random weights, batch %d x 3 x 224 x 224, "
-                               "%d signature entries\n", batch,
-                               static_cast<int>(NumberAfter(results[1], "entries")));
-  std::cout << "| run | seconds | peak RSS (MiB) | peak above model+batch (MiB) |\n|---|---|---|---|\n";
+  std::cout << absl::StrFormat(
+      "\n## resnet18, random weights, batch %d x 3 x 224 x 224, "
+      "%d signature entries\n",
+      batch, static_cast<int>(NumberAfter(results[1], "entries")));
+  std::cout
+      << "| run | seconds | peak RSS (MiB) | peak above model+batch (MiB) |\n|---|---|---|---|\n";
   std::cout << absl::StrFormat("| bare forward | %.3f | %.0f | %.0f |\n", forward_s,
                                forward_kb / 1024, (forward_kb - baseline_kb) / 1024);
   std::cout << absl::StrFormat("| whole signature | %.3f | %.0f | %.0f |\n", signature_s,
@@ -243,7 +245,8 @@ int main(int argc, char** argv) {
     char pattern[] = "/tmp/affsig-bench-XXXXXX";
     dir = mkdtemp(pattern);
   }
-  std::cout << std::unitbuf << "# affsig engine benchmark\n\nthreads: " << absl::GetFlag(FLAGS_threads)
+  std::cout << std::unitbuf
+            << "# affsig engine benchmark\n\nthreads: " << absl::GetFlag(FLAGS_threads)
             << ", LibTorch intra-op threads: " << at::get_num_threads() << "\n";
   for (const std::string kind : {"relu", "mixed"}) {
     affsig::SingleActivation(dir, kind, 2048, 512, 5.0);

@@ -181,15 +181,33 @@ std::vector<double> NpyArray::ToDoubles() const {
   for (int64_t i = 0; i < count; ++i) {
     const char* p = data.data() + i * size;
     switch (dtype) {
-      case NpyDtype::kFloat16: values[i] = HalfToDouble(LoadLittleEndian<uint16_t>(p)); break;
-      case NpyDtype::kFloat32: values[i] = LoadLittleEndian<float>(p); break;
-      case NpyDtype::kFloat64: values[i] = LoadLittleEndian<double>(p); break;
-      case NpyDtype::kUint8: values[i] = LoadLittleEndian<uint8_t>(p); break;
-      case NpyDtype::kInt8: values[i] = LoadLittleEndian<int8_t>(p); break;
-      case NpyDtype::kInt16: values[i] = LoadLittleEndian<int16_t>(p); break;
-      case NpyDtype::kInt32: values[i] = LoadLittleEndian<int32_t>(p); break;
-      case NpyDtype::kInt64: values[i] = static_cast<double>(LoadLittleEndian<int64_t>(p)); break;
-      case NpyDtype::kBool: values[i] = *p ? 1.0 : 0.0; break;
+      case NpyDtype::kFloat16:
+        values[i] = HalfToDouble(LoadLittleEndian<uint16_t>(p));
+        break;
+      case NpyDtype::kFloat32:
+        values[i] = LoadLittleEndian<float>(p);
+        break;
+      case NpyDtype::kFloat64:
+        values[i] = LoadLittleEndian<double>(p);
+        break;
+      case NpyDtype::kUint8:
+        values[i] = LoadLittleEndian<uint8_t>(p);
+        break;
+      case NpyDtype::kInt8:
+        values[i] = LoadLittleEndian<int8_t>(p);
+        break;
+      case NpyDtype::kInt16:
+        values[i] = LoadLittleEndian<int16_t>(p);
+        break;
+      case NpyDtype::kInt32:
+        values[i] = LoadLittleEndian<int32_t>(p);
+        break;
+      case NpyDtype::kInt64:
+        values[i] = static_cast<double>(LoadLittleEndian<int64_t>(p));
+        break;
+      case NpyDtype::kBool:
+        values[i] = *p ? 1.0 : 0.0;
+        break;
     }
   }
   return values;
@@ -245,8 +263,7 @@ absl::StatusOr<NpyArray> ReadNpyFile(const std::string& path) {
   contents << in.rdbuf();
   auto array = ParseNpy(contents.str());
   if (!array.ok()) {
-    return absl::Status(array.status().code(),
-                        absl::StrCat(path, ": ", array.status().message()));
+    return absl::Status(array.status().code(), absl::StrCat(path, ": ", array.status().message()));
   }
   return array;
 }
@@ -290,7 +307,8 @@ absl::Status WriteNpyFile(const std::string& path, const NpyArray& array) {
 namespace {
 
 template <typename T>
-NpyArray MakeTyped(NpyDtype dtype, const std::vector<int64_t>& shape, const std::vector<T>& values) {
+NpyArray MakeTyped(NpyDtype dtype, const std::vector<int64_t>& shape,
+                   const std::vector<T>& values) {
   NpyArray array;
   array.dtype = dtype;
   array.shape = shape;

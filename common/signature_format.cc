@@ -40,11 +40,21 @@ std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
@@ -63,8 +73,8 @@ std::string FormatSignatureTable(const Signature& signature) {
     std::string status(EntryStatusName(e.status));
     if (!e.reason.empty()) absl::StrAppend(&status, ": ", e.reason);
     rows.push_back({absl::StrCat(e.index), e.module.empty() ? "(model)" : e.module,
-                    absl::StrCat(e.call), e.op, absl::StrCat(e.n), absl::StrCat(e.d),
-                    ScoreText(e), status});
+                    absl::StrCat(e.call), e.op, absl::StrCat(e.n), absl::StrCat(e.d), ScoreText(e),
+                    status});
   }
   std::array<size_t, 8> widths{};
   for (const auto& row : rows) {
@@ -94,10 +104,10 @@ std::string FormatSignatureJson(const Signature& signature) {
   for (const SignatureEntry& e : signature) {
     objects.push_back(absl::StrCat(
         "{\"index\": ", e.index, ", \"module\": ", JsonQuote(e.module), ", \"call\": ", e.call,
-        ", \"op\": ", JsonQuote(e.op), ", \"n\": ", e.n, ", \"d\": ", e.d, ", \"score\": ",
-        e.status == EntryStatus::kOk ? absl::StrFormat("%.17g", e.score) : "null",
-        ", \"status\": ", JsonQuote(EntryStatusName(e.status)), ", \"reason\": ",
-        JsonQuote(e.reason), "}"));
+        ", \"op\": ", JsonQuote(e.op), ", \"n\": ", e.n, ", \"d\": ", e.d,
+        ", \"score\": ", e.status == EntryStatus::kOk ? absl::StrFormat("%.17g", e.score) : "null",
+        ", \"status\": ", JsonQuote(EntryStatusName(e.status)),
+        ", \"reason\": ", JsonQuote(e.reason), "}"));
   }
   if (objects.empty()) return "[]";
   return absl::StrCat("[\n  ", absl::StrJoin(objects, ",\n  "), "\n]");
@@ -116,9 +126,12 @@ std::string FormatSignatureCsv(const Signature& signature) {
 
 std::string FormatSignature(const Signature& signature, OutputFormat format) {
   switch (format) {
-    case OutputFormat::kJson: return FormatSignatureJson(signature) + "\n";
-    case OutputFormat::kCsv: return FormatSignatureCsv(signature);
-    case OutputFormat::kTable: break;
+    case OutputFormat::kJson:
+      return FormatSignatureJson(signature) + "\n";
+    case OutputFormat::kCsv:
+      return FormatSignatureCsv(signature);
+    case OutputFormat::kTable:
+      break;
   }
   return FormatSignatureTable(signature);
 }

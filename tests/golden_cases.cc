@@ -62,28 +62,28 @@ absl::StatusOr<GoldenSet> ReadGoldenSet(const std::string& dir) {
   if (const Value* pairs = Field(root, "pairs")) {
     for (const Value& item : pairs->list_value().values()) {
       const Struct& pair = item.struct_value();
-      set.pairs.push_back({StringField(pair, "name"), dir + "/" + StringField(pair, "x"),
-                           dir + "/" + StringField(pair, "y"),
-                           static_cast<int64_t>(NumberField(pair, "n")),
-                           static_cast<int64_t>(NumberField(pair, "d")),
-                           NumberField(pair, "score")});
+      set.pairs.push_back(
+          {StringField(pair, "name"), dir + "/" + StringField(pair, "x"),
+           dir + "/" + StringField(pair, "y"), static_cast<int64_t>(NumberField(pair, "n")),
+           static_cast<int64_t>(NumberField(pair, "d")), NumberField(pair, "score")});
     }
   }
   if (const Value* models = Field(root, "models")) {
     for (const Value& item : models->list_value().values()) {
       const Struct& model = item.struct_value();
-      GoldenModel golden{StringField(model, "name"), dir + "/" + StringField(model, "model"),
+      GoldenModel golden{StringField(model, "name"),
+                         dir + "/" + StringField(model, "model"),
                          dir + "/" + StringField(model, "input"),
-                         StringField(model, "activations"), {}};
+                         StringField(model, "activations"),
+                         {}};
       if (const Value* signature = Field(model, "signature")) {
         for (const Value& entry_value : signature->list_value().values()) {
           const Struct& entry = entry_value.struct_value();
           const std::string status = StringField(entry, "status");
-          golden.signature.push_back({static_cast<int64_t>(NumberField(entry, "index")),
-                                      StringField(entry, "module"),
-                                      static_cast<int64_t>(NumberField(entry, "call")),
-                                      StringField(entry, "op"), NumberField(entry, "score"),
-                                      status.empty() ? "ok" : status});
+          golden.signature.push_back(
+              {static_cast<int64_t>(NumberField(entry, "index")), StringField(entry, "module"),
+               static_cast<int64_t>(NumberField(entry, "call")), StringField(entry, "op"),
+               NumberField(entry, "score"), status.empty() ? "ok" : status});
         }
       }
       set.models.push_back(std::move(golden));

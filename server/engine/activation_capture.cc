@@ -12,8 +12,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "server/engine/tensor_reduction.h"
@@ -120,10 +120,9 @@ class ModulePaths {
     }
     for (const auto& named : parent.named_modules()) {
       const std::string& name = named.name;
-      const bool last_component_matches =
-          absl::EndsWith(name, frame.instance) &&
-          (name.size() == frame.instance.size() ||
-           name[name.size() - frame.instance.size() - 1] == '.');
+      const bool last_component_matches = absl::EndsWith(name, frame.instance) &&
+                                          (name.size() == frame.instance.size() ||
+                                           name[name.size() - frame.instance.size() - 1] == '.');
       if (last_component_matches && named.value.type()->name() &&
           named.value.type()->name()->qualifiedName() == frame.class_name) {
         return {name, named.value};

@@ -67,8 +67,8 @@ class InstrumentedForward {
 
   // Runs forward(inputs) on `module`, reporting every activation call to `recorder`.
   // Returns the model's output, identical to module.forward(inputs).
-  absl::StatusOr<c10::IValue> Run(const torch::jit::Module& module,
-                                  std::vector<c10::IValue> inputs, CaptureRecorder& recorder);
+  absl::StatusOr<c10::IValue> Run(const torch::jit::Module& module, std::vector<c10::IValue> inputs,
+                                  CaptureRecorder& recorder);
 
  private:
   InstrumentedForward(std::shared_ptr<torch::jit::Graph> graph, std::vector<ActivationSite> sites);

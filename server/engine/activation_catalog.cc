@@ -17,19 +17,19 @@ constexpr absl::string_view kActivationNamespace = "__torch__.torch.nn.modules.a
 
 const absl::flat_hash_set<absl::string_view>& ActivationClasses() {
   static const auto* classes = new absl::flat_hash_set<absl::string_view>{
-      "ReLU",       "RReLU",     "Hardtanh",   "ReLU6",    "Sigmoid",    "Hardsigmoid", "Tanh",
-      "SiLU",       "Mish",      "Hardswish",  "ELU",      "CELU",       "SELU",        "GLU",
-      "GELU",       "Hardshrink", "LeakyReLU", "LogSigmoid", "Softplus", "Softshrink",  "PReLU",
-      "Softsign",   "Tanhshrink", "Softmin",   "Softmax",  "Softmax2d",  "LogSoftmax"};
+      "ReLU",     "RReLU",      "Hardtanh",  "ReLU6",      "Sigmoid",   "Hardsigmoid", "Tanh",
+      "SiLU",     "Mish",       "Hardswish", "ELU",        "CELU",      "SELU",        "GLU",
+      "GELU",     "Hardshrink", "LeakyReLU", "LogSigmoid", "Softplus",  "Softshrink",  "PReLU",
+      "Softsign", "Tanhshrink", "Softmin",   "Softmax",    "Softmax2d", "LogSoftmax"};
   return *classes;
 }
 
 const absl::flat_hash_set<absl::string_view>& FunctionalOps() {
   static const auto* ops = new absl::flat_hash_set<absl::string_view>{
-      "relu",       "relu6",      "rrelu",       "hardtanh", "sigmoid",    "hardsigmoid",
-      "tanh",       "silu",       "mish",        "hardswish", "elu",       "celu",
-      "selu",       "glu",        "gelu",        "hardshrink", "leaky_relu", "log_sigmoid",
-      "softplus",   "softshrink", "prelu",       "softmax",  "log_softmax"};
+      "relu",     "relu6",      "rrelu", "hardtanh",   "sigmoid",    "hardsigmoid",
+      "tanh",     "silu",       "mish",  "hardswish",  "elu",        "celu",
+      "selu",     "glu",        "gelu",  "hardshrink", "leaky_relu", "log_sigmoid",
+      "softplus", "softshrink", "prelu", "softmax",    "log_softmax"};
   return *ops;
 }
 

@@ -3,9 +3,9 @@
 #define AFFSIG_SERVER_ENGINE_ACTIVATION_CATALOG_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace affsig::engine {
 

@@ -109,18 +109,17 @@ AffinityScore ScoreInBasis(const at::Tensor& a, const at::Tensor& b, int64_t ful
 
   // Squared distances by ||m_i||^2 + ||b_j||^2 - 2 m_i.b_j, one matrix product; W itself is then
   // summed from the matched differences, free of the expansion's cancellation.
-  const at::Tensor cost =
-      at::addmm(mapped.square().sum(1, true) + b.square().sum(1).unsqueeze(0), mapped,
-                b.transpose(0, 1), /*beta=*/1.0, /*alpha=*/-2.0)
-          .to(at::kCPU)
-          .contiguous();
+  const at::Tensor cost = at::addmm(mapped.square().sum(1, true) + b.square().sum(1).unsqueeze(0),
+                                    mapped, b.transpose(0, 1), /*beta=*/1.0, /*alpha=*/-2.0)
+                              .to(at::kCPU)
+                              .contiguous();
   // Finite inputs give finite costs; the solver re-checks.
   const Assignment assignment = *SolveAssignment(cost.data_ptr<double>(), n);
   const at::Tensor matched =
       at::from_blob(const_cast<int64_t*>(assignment.column_for_row.data()), {n}, at::kLong)
           .to(b.device());
-  result.transport_cost = (mapped - b.index_select(0, matched)).square().sum().item<double>() /
-                          static_cast<double>(n);
+  result.transport_cost =
+      (mapped - b.index_select(0, matched)).square().sum().item<double>() / static_cast<double>(n);
   result.score = 1.0 - std::sqrt(result.transport_cost / (2.0 * result.trace_cy));
   return result;
 }
@@ -134,9 +133,9 @@ absl::StatusOr<AffinityScore> ComputeAffinityScore(const at::Tensor& x, const at
                                                    x.dim(), "-D and ", y.dim(), "-D"));
   }
   if (x.sizes() != y.sizes()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("input is ", x.size(0), " x ", x.size(1), " but output is ", y.size(0), " x ",
-                     y.size(1), ": the affine map needs equal shapes"));
+    return absl::InvalidArgumentError(absl::StrCat("input is ", x.size(0), " x ", x.size(1),
+                                                   " but output is ", y.size(0), " x ", y.size(1),
+                                                   ": the affine map needs equal shapes"));
   }
   const int64_t n = x.size(0);
   const int64_t d = x.size(1);

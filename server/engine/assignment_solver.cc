@@ -100,7 +100,7 @@ class ShortestAugmentingPath {
 
   // The columns with the smallest and second smallest reduced cost c[j] - v[j] of one row,
   // tracked branch-free over four lanes so that the compiler vectorises the scan.
-  __attribute__((target_clones("avx2", "default"))) void TwoSmallestReducedCosts(const double* cost_row, int64_t* best, double* best_value,
+  void TwoSmallestReducedCosts(const double* cost_row, int64_t* best, double* best_value,
                                int64_t* second, double* second_value) const {
     const double* potential = column_potential_.data();
     double low[4] = {kInfinity, kInfinity, kInfinity, kInfinity};
@@ -162,7 +162,8 @@ class ShortestAugmentingPath {
       int64_t displaced = row_for_column_[best];
       const double lowered = column_potential_[best] - (second_value - best_value);
       const bool lowers = lowered < column_potential_[best];
-      if (steps < static_cast<int64_t>(current) * step_limit_factor && steps < kRowReductionBudget * n_) {
+      if (steps < static_cast<int64_t>(current) * step_limit_factor &&
+          steps < kRowReductionBudget * n_) {
         if (lowers) {
           column_potential_[best] = lowered;
         } else if (displaced >= 0 && second >= 0) {
@@ -189,7 +190,7 @@ class ShortestAugmentingPath {
   // Relaxes the path costs of the unscanned columns through `row` (reduced costs offset by
   // `base`) and returns the unscanned column of smallest path cost. Branch-free over four
   // lanes, so that the compiler vectorises it: this loop is where the solver spends its time.
-  __attribute__((target_clones("avx2", "default"))) int64_t RelaxRow(int64_t row, double base) {
+  int64_t RelaxRow(int64_t row, double base) {
     const double* cost_row = cost_ + row * n_;
     const double* potential = search_potential_.data();
     double* path_cost = path_cost_.data();
@@ -288,7 +289,7 @@ class ShortestAugmentingPath {
   std::vector<int64_t> path_;  // predecessor row of each column.
   std::vector<int64_t> column_for_row_;
   std::vector<int64_t> row_for_column_;
-  std::vector<double> scanned_cost_;    // final path cost of each scanned column.
+  std::vector<double> scanned_cost_;      // final path cost of each scanned column.
   std::vector<double> search_potential_;  // column potentials, -inf once scanned.
   std::vector<char> row_scanned_;
   std::vector<char> column_scanned_;
@@ -300,8 +301,8 @@ absl::StatusOr<Assignment> SolveAssignment(const double* cost, int64_t n) {
   if (n < 0) return absl::InvalidArgumentError("assignment: negative size");
   for (int64_t i = 0; i < n * n; ++i) {
     if (!std::isfinite(cost[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("assignment: cost[", i / n, "][", i % n,
-                                                     "] is not finite"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("assignment: cost[", i / n, "][", i % n, "] is not finite"));
     }
   }
   return ShortestAugmentingPath(cost, n).Solve();

@@ -41,14 +41,14 @@ int Fail(const absl::Status& status) {
 }
 
 absl::StatusOr<at::Tensor> Batch() {
-  if (!absl::GetFlag(FLAGS_input).empty()) return affsig::engine::ReadNpyTensor(absl::GetFlag(FLAGS_input));
+  if (!absl::GetFlag(FLAGS_input).empty())
+    return affsig::engine::ReadNpyTensor(absl::GetFlag(FLAGS_input));
   std::vector<int64_t> shape;
   for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_random), 'x')) {
     int64_t dim = 0;
     if (!absl::SimpleAtoi(part, &dim) || dim <= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--random wants a shape like 64x3x32x32, got '",
-                       absl::GetFlag(FLAGS_random), "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--random wants a shape like 64x3x32x32, got '", absl::GetFlag(FLAGS_random), "'"));
     }
     shape.push_back(dim);
   }

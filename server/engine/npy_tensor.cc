@@ -17,10 +17,10 @@ struct DtypePair {
 };
 
 constexpr DtypePair kDtypes[] = {
-    {NpyDtype::kFloat16, at::kHalf}, {NpyDtype::kFloat32, at::kFloat},
+    {NpyDtype::kFloat16, at::kHalf},   {NpyDtype::kFloat32, at::kFloat},
     {NpyDtype::kFloat64, at::kDouble}, {NpyDtype::kUint8, at::kByte},
-    {NpyDtype::kInt8, at::kChar},    {NpyDtype::kInt16, at::kShort},
-    {NpyDtype::kInt32, at::kInt},    {NpyDtype::kInt64, at::kLong},
+    {NpyDtype::kInt8, at::kChar},      {NpyDtype::kInt16, at::kShort},
+    {NpyDtype::kInt32, at::kInt},      {NpyDtype::kInt64, at::kLong},
     {NpyDtype::kBool, at::kByte},
 };
 

@@ -85,8 +85,8 @@ EntryStatus ClassifyCall(const CapturedCall& call, std::string& reason) {
   const bool input_finite = at::isfinite(call.input).all().item<bool>();
   const bool output_finite = at::isfinite(call.output).all().item<bool>();
   if (!input_finite || !output_finite) {
-    reason = absl::StrCat("the activation's ", input_finite ? "output" : "input",
-                          " holds NaN or Inf");
+    reason =
+        absl::StrCat("the activation's ", input_finite ? "output" : "input", " holds NaN or Inf");
     return EntryStatus::kNonFinite;
   }
   return EntryStatus::kOk;
@@ -116,8 +116,8 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::
   try {
     state->module = torch::jit::load(path, *device);
   } catch (const std::exception& error) {
-    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a loadable TorchScript model: ",
-                                                   OneLineTorchError(error)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", path, "' is not a loadable TorchScript model: ", OneLineTorchError(error)));
   }
   if (!state->module.find_method("forward")) {
     return absl::InvalidArgumentError(absl::StrCat("'", path, "' has no forward method"));
@@ -190,7 +190,8 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
     }
     call = CapturedCall();  // release the reduced tensors as we go.
     signature.push_back(std::move(entry));
-    if (callbacks.on_progress) callbacks.on_progress({static_cast<int64_t>(signature.size()), total});
+    if (callbacks.on_progress)
+      callbacks.on_progress({static_cast<int64_t>(signature.size()), total});
   }
   return signature;
 }

@@ -2,12 +2,12 @@
 
 #include <c10/util/Exception.h>
 
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 
 namespace affsig::engine {
 

@@ -11,9 +11,9 @@
 namespace affsig::engine {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
-using ::testing::AllOf;
 using ::testing::UnorderedElementsAre;
 
 auto Site(const std::string& module, const std::string& op) {
@@ -70,8 +70,8 @@ TEST_F(ActivationCaptureTest, FindsModuleCallsAndFunctionalCallsInExecutionOrder
   // branches, of which one runs. Execution order is the recorder's business.
   EXPECT_THAT((*all)->sites(),
               UnorderedElementsAre(Site("relu", "ReLU"), Site("relu", "ReLU"), Site("", "relu"),
-                          Site("", "relu"), Site("", "sigmoid"), Site("", "softmax"),
-                          Site("", "softmax")));
+                                   Site("", "relu"), Site("", "sigmoid"), Site("", "softmax"),
+                                   Site("", "softmax")));
 }
 
 TEST_F(ActivationCaptureTest, CapturesEveryIterationOfALoopAsItsOwnCall) {

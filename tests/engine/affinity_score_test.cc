@@ -78,7 +78,8 @@ TEST_F(AffinityScoreTest, ConstantOutputTakesTheDegenerateBranch) {
 TEST_F(AffinityScoreTest, ReorderingSamplesLeavesTheScoreUnchanged) {
   const at::Tensor x = at::randn({200, 12}, Options());
   const at::Tensor y = at::gelu(at::matmul(x, at::randn({12, 12}, Options())));
-  const at::Tensor order = at::randperm(200, at::TensorOptions().dtype(at::kLong).device(x.device()));
+  const at::Tensor order =
+      at::randperm(200, at::TensorOptions().dtype(at::kLong).device(x.device()));
   const double original = Score(x, y, AffineMapPath::kAuto);
   EXPECT_NEAR(Score(x.index_select(0, order), y.index_select(0, order), AffineMapPath::kAuto),
               original, 1e-10);

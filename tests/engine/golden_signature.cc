@@ -43,8 +43,8 @@ void ExpectMatchesGoldenModel(const testing::GoldenModel& expected) {
   for (size_t i = 0; i < expected.signature.size(); ++i) {
     const testing::GoldenEntry& want = expected.signature[i];
     const SignatureEntry& got = (*signature)[i];
-    SCOPED_TRACE(::testing::Message() << "entry " << i << " " << want.module << " #" << want.call
-                                      << " " << want.op);
+    SCOPED_TRACE(::testing::Message()
+                 << "entry " << i << " " << want.module << " #" << want.call << " " << want.op);
     EXPECT_EQ(got.index, static_cast<int64_t>(i));
     EXPECT_EQ(got.module, want.module);
     EXPECT_EQ(got.call, want.call);
