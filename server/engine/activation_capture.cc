@@ -326,10 +326,7 @@ void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& act
   at::Tensor reduced = ReduceToSamples(activation);
   if (!is_output) {
     const ActivationSite& where = sites_[site];
-    std::string key = absl::StrCat(where.module, "\n", where.op);
-    int64_t call = 0;
-    for (const std::string& earlier : keys_) call += earlier == key;
-    keys_.push_back(std::move(key));
+    const int64_t call = calls_per_key_[absl::StrCat(where.module, "\n", where.op)]++;
     open_call_for_site_[site] = static_cast<int64_t>(calls_.size());
     calls_.push_back({site, call, std::move(reduced), at::Tensor()});
     return;

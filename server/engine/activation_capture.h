@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "server/engine/activation_catalog.h"
 
@@ -53,8 +54,8 @@ class CaptureRecorder {
   std::function<bool()> should_stop_;
   bool stopped_ = false;
   std::vector<CapturedCall> calls_;
-  std::vector<int64_t> open_call_for_site_;  // index into calls_, -1 when none.
-  std::vector<std::string> keys_;            // module + op of each call, for call numbers.
+  std::vector<int64_t> open_call_for_site_;                  // index into calls_, -1 when none.
+  absl::flat_hash_map<std::string, int64_t> calls_per_key_;  // by module + op: call numbers.
 };
 
 // A model's forward graph with capture points for one activation mode.

@@ -45,6 +45,7 @@ struct SignatureCallbacks {
   std::function<bool()> should_stop;
 };
 
+// One loaded model. Not thread-safe: a worker owns its model; load one per worker.
 class SignatureModel {
  public:
   // Loads a TorchScript file (scripted or traced) onto the device, in eval mode.
