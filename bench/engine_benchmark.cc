@@ -82,6 +82,13 @@ double NumberAfter(const std::string& text, const std::string& key) {
   return std::nan("");
 }
 
+// The Python command, loading the OpenBLAS build this program loads.
+std::string Python() {
+  const std::string blas_dir = AFFSIG_OPENBLAS_DIR;
+  std::string command = absl::GetFlag(FLAGS_python);
+  return blas_dir.empty() ? command : absl::StrCat("LD_LIBRARY_PATH=", blas_dir, " ", command);
+}
+
 std::string PythonScript() {
   return (std::filesystem::path(__FILE__).parent_path() / "paper_baseline.py").string();
 }
@@ -126,7 +133,7 @@ Timing TimeAffsig(const std::string& x_path, const std::string& y_path, int repe
 
 absl::StatusOr<Timing> TimePaper(const std::string& x_path, const std::string& y_path,
                                  const std::string& dtype) {
-  auto output = RunCommand(absl::StrCat(absl::GetFlag(FLAGS_python), " ", PythonScript(),
+  auto output = RunCommand(absl::StrCat(Python(), " ", PythonScript(),
                                         " --threads=", absl::GetFlag(FLAGS_threads), " score ",
                                         x_path, " ", y_path, " --dtype=", dtype));
   if (!output.ok()) return output.status();
@@ -187,8 +194,8 @@ int RunChild(const std::string& what, const std::string& model_path, int batch_s
 
 void Resnet(const std::string& dir) {
   const std::string model_path = dir + "/resnet18.pt";
-  auto exported = RunCommand(absl::StrCat(absl::GetFlag(FLAGS_python), " ", PythonScript(),
-                                          " export resnet18 ", model_path));
+  auto exported =
+      RunCommand(absl::StrCat(Python(), " ", PythonScript(), " export resnet18 ", model_path));
   if (!exported.ok()) {
     std::cout << "cannot export resnet18: " << exported.status() << "\n";
     return;
@@ -247,7 +254,9 @@ int main(int argc, char** argv) {
   }
   std::cout << std::unitbuf
             << "# affsig engine benchmark\n\nthreads: " << absl::GetFlag(FLAGS_threads)
-            << ", LibTorch intra-op threads: " << at::get_num_threads() << "\n";
+            << ", LibTorch intra-op threads: " << at::get_num_threads() << ", OpenBLAS: "
+            << (std::string(AFFSIG_OPENBLAS_DIR).empty() ? "system default" : AFFSIG_OPENBLAS_DIR)
+            << " (C++ and Python)\n";
   for (const std::string kind : {"relu", "mixed"}) {
     affsig::SingleActivation(dir, kind, 2048, 512, 5.0);
     affsig::SingleActivation(dir, kind, 512, 4096, 50.0);

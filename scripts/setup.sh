@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libopenblas0
+  # libopenblas0-openmp: OpenBLAS on LibTorch's own OpenMP threads (see CMakeLists.txt).
+  libtorch-dev libopenblas0 libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libabsl-dev libsqlite3-dev
   libgtest-dev libgmock-dev liblemon-dev
