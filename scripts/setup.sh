@@ -8,7 +8,7 @@ packages=(
   # libopenblas0-openmp: OpenBLAS on LibTorch's own OpenMP threads (see CMakeLists.txt).
   libtorch-dev libopenblas0 libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libeigen3-dev libabsl-dev libsqlite3-dev
+  libeigen3-dev libabsl-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev liblemon-dev
   # The paper's algorithm in Python, for golden fixtures and the benchmark.
   python3-torch python3-torchvision python3-scipy python3-pot python3-numpy

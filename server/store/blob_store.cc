@@ -1,0 +1,139 @@
+#include "server/store/blob_store.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace affsig::store {
+
+namespace fs = std::filesystem;
+
+struct BlobUpload::Hasher {
+  Hasher() : context(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context, EVP_sha256(), nullptr); }
+  ~Hasher() { EVP_MD_CTX_free(context); }
+  EVP_MD_CTX* context;
+};
+
+bool IsSha256Hex(absl::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+BlobUpload::BlobUpload(const BlobStore& store, std::string temp_path)
+    : store_(store),
+      temp_path_(std::move(temp_path)),
+      out_(temp_path_, std::ios::binary | std::ios::trunc),
+      hasher_(std::make_unique<Hasher>()) {}
+
+BlobUpload::~BlobUpload() {
+  if (!finished_) {
+    out_.close();
+    std::error_code ignored;
+    fs::remove(temp_path_, ignored);
+  }
+}
+
+absl::Status BlobUpload::Append(absl::string_view bytes) {
+  if (finished_) return absl::FailedPreconditionError("the upload has already finished");
+  size_ += static_cast<int64_t>(bytes.size());
+  if (size_ > store_.max_bytes()) {
+    return absl::ResourceExhaustedError(absl::StrCat("upload exceeds the server's limit of ",
+                                                     store_.max_bytes() / (1024 * 1024), " MiB"));
+  }
+  EVP_DigestUpdate(hasher_->context, bytes.data(), bytes.size());
+  out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out_) return absl::DataLossError(absl::StrCat("cannot write '", temp_path_, "'"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BlobInfo> BlobUpload::Finish(absl::string_view expected_sha256) {
+  if (finished_) return absl::FailedPreconditionError("the upload has already finished");
+  if (size_ > store_.max_bytes()) {
+    return absl::ResourceExhaustedError("upload exceeds the server's limit");
+  }
+  out_.flush();
+  out_.close();
+  if (!out_) return absl::DataLossError(absl::StrCat("cannot write '", temp_path_, "'"));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(hasher_->context, digest, &length);
+  BlobInfo info;
+  info.sha256 =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
+  info.size = size_;
+  if (!expected_sha256.empty() && absl::AsciiStrToLower(expected_sha256) != info.sha256) {
+    return absl::InvalidArgumentError(absl::StrCat("upload corrupted: announced sha256 ",
+                                                   expected_sha256, " but the bytes hash to ",
+                                                   info.sha256));
+  }
+  const fs::path destination = store_.BlobPath(info.sha256);
+  std::error_code error;
+  info.already_stored = fs::exists(destination, error);
+  if (!info.already_stored) {
+    fs::create_directories(destination.parent_path(), error);
+    fs::rename(temp_path_, destination, error);  // atomic within one file system
+    if (error) {
+      return absl::DataLossError(
+          absl::StrCat("cannot store blob ", info.sha256, ": ", error.message()));
+    }
+  }
+  finished_ = true;
+  fs::remove(temp_path_, error);
+  return info;
+}
+
+absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& data_dir,
+                                                           int64_t max_bytes) {
+  std::error_code error;
+  for (const char* sub : {"blobs", "tmp"}) {
+    fs::create_directories(fs::path(data_dir) / sub, error);
+    if (error) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create '", data_dir, "/", sub, "': ", error.message()));
+    }
+  }
+  // Partial uploads of a previous run are garbage.
+  for (const auto& entry : fs::directory_iterator(fs::path(data_dir) / "tmp", error)) {
+    fs::remove(entry.path(), error);
+  }
+  return std::unique_ptr<BlobStore>(new BlobStore(data_dir, max_bytes));
+}
+
+absl::StatusOr<std::unique_ptr<BlobUpload>> BlobStore::BeginUpload() const {
+  static std::atomic<uint64_t> counter{0};
+  const std::string temp = absl::StrCat(root_, "/tmp/upload-", ::getpid(), "-", counter++);
+  std::unique_ptr<BlobUpload> upload(new BlobUpload(*this, temp));
+  if (!upload->out_) return absl::PermissionDeniedError(absl::StrCat("cannot write '", temp, "'"));
+  return upload;
+}
+
+std::string BlobStore::BlobPath(absl::string_view sha256) const {
+  const std::string lower = absl::AsciiStrToLower(sha256);
+  return absl::StrCat(root_, "/blobs/", lower.substr(0, 2), "/", lower);
+}
+
+bool BlobStore::Contains(absl::string_view sha256) const {
+  std::error_code error;
+  return IsSha256Hex(sha256) && fs::is_regular_file(BlobPath(sha256), error);
+}
+
+absl::StatusOr<std::string> BlobStore::PathOf(absl::string_view sha256) const {
+  if (!IsSha256Hex(sha256)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", sha256, "' is not a sha256 (64 hex digits)"));
+  }
+  if (!Contains(sha256)) return absl::NotFoundError(absl::StrCat("no blob ", sha256));
+  return BlobPath(sha256);
+}
+
+}  // namespace affsig::store
