@@ -1,0 +1,51 @@
+// A worker: takes the next queued job, runs its signature on one device, and ends it — SUCCEEDED
+// with its entries, FAILED with a one-line reason (a model that does not load, an input that is
+// not a valid .npy, a forward pass that throws), or CANCELLED at the next activation after a
+// cancel request. A job's content never stops the worker: it takes the next job.
+#ifndef AFFSIG_SERVER_WORKERS_SIGNATURE_WORKER_H_
+#define AFFSIG_SERVER_WORKERS_SIGNATURE_WORKER_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/store/blob_store.h"
+#include "server/store/job_queue.h"
+
+namespace affsig::workers {
+
+struct WorkerOptions {
+  std::string device = "cpu";  // "cpu" or "cuda:K"
+  int intra_op_threads = 0;    // 0 leaves LibTorch's setting
+};
+
+struct JobProgress {
+  std::string job_id;
+  int64_t done = 0;   // activations scored
+  int64_t total = 0;  // activations of the forward pass
+};
+
+class SignatureWorker {
+ public:
+  SignatureWorker(store::JobQueue& queue, const store::BlobStore& blobs, WorkerOptions options,
+                  std::function<void(const JobProgress&)> on_progress = nullptr);
+
+  // Takes the next queued job and runs it to its end. Returns the job as it ended, or nullopt
+  // when none was waiting; an error only when the store itself fails.
+  absl::StatusOr<std::optional<store::Job>> RunNext();
+
+ private:
+  // The signature of a claimed job, or why it failed.
+  absl::StatusOr<Signature> Compute(const store::Job& job);
+
+  store::JobQueue& queue_;
+  const store::BlobStore& blobs_;
+  WorkerOptions options_;
+  std::function<void(const JobProgress&)> on_progress_;
+};
+
+}  // namespace affsig::workers
+
+#endif  // AFFSIG_SERVER_WORKERS_SIGNATURE_WORKER_H_
