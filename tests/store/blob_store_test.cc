@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/scratch_dir.h"
+
 namespace affsig::store {
 namespace {
 
@@ -18,9 +20,7 @@ constexpr char kHelloSha[] = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee90
 class BlobStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
+    dir_ = testing::FreshScratchDir();
     auto store = BlobStore::Open(dir_.string(), /*max_bytes=*/64);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);

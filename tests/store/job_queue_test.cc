@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "tests/scratch_dir.h"
+
 namespace affsig::store {
 namespace {
 
@@ -15,10 +17,7 @@ using ::testing::Pair;
 class JobQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshScratchDir();
     path_ = (dir_ / "affsig.db").string();
   }
 

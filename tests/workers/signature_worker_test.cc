@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "tests/golden_cases.h"
+#include "tests/scratch_dir.h"
 
 namespace affsig::workers {
 namespace {
@@ -18,10 +19,7 @@ using ::testing::HasSubstr;
 class SignatureWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = testing::FreshScratchDir();
     auto queue = store::JobQueue::Open((dir_ / "affsig.db").string());
     ASSERT_TRUE(queue.ok()) << queue.status();
     queue_ = *std::move(queue);
