@@ -1,0 +1,33 @@
+// Runs the real affsig-server binary for integration tests: 127.0.0.1 with a kernel-picked port.
+#ifndef AFFSIG_TESTS_API_SERVER_PROCESS_H_
+#define AFFSIG_TESTS_API_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace affsig::testing {
+
+class ServerProcess {
+ public:
+  // Starts the server with --listen=127.0.0.1:0 and `flags`, and waits for its address line.
+  static absl::StatusOr<ServerProcess> Start(const std::vector<std::string>& flags);
+  ServerProcess(ServerProcess&& other) noexcept;
+  ~ServerProcess();
+
+  const std::string& address() const { return address_; }
+  // Sends `signal` and waits; returns the exit status (or 128 + signal when killed by it).
+  int Stop(int signal);
+
+ private:
+  ServerProcess(pid_t pid, std::string address) : pid_(pid), address_(std::move(address)) {}
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+}  // namespace affsig::testing
+
+#endif  // AFFSIG_TESTS_API_SERVER_PROCESS_H_
