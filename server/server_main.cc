@@ -19,6 +19,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/command_line.h"
 #include "server/api/signature_service.h"
 #include "server/store/blob_store.h"
 #include "server/store/job_queue.h"
@@ -49,21 +50,11 @@ std::vector<std::string> Devices(const std::string& flag) {
   return devices;
 }
 
-// The documented flags are spelled with dashes (--data-dir); Abseil's are identifiers.
-void DashesToUnderscores(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--", 2) != 0) continue;
-    for (char* c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-') *c = '_';
-    }
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves non-linearity signature jobs over gRPC.");
-  DashesToUnderscores(argc, argv);
+  affsig::DashesToUnderscoresInFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
 
   // SIGINT and SIGTERM are taken by one thread below, not by whichever thread they hit.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "affsig/v1/signature_service.grpc.pb.h"
+#include "client/signature_client.h"
 #include "tests/api/server_process.h"
 #include "tests/golden_cases.h"
 #include "tests/scratch_dir.h"
@@ -75,41 +76,46 @@ class SignatureServiceTest : public ::testing::Test {
   std::unique_ptr<v1::SignatureService::Stub> stub_;
 };
 
-TEST_F(SignatureServiceTest, UploadSubmitAndFetchTheGoldenSignature) {
-  v1::Blob model, input;
-  ASSERT_TRUE(Upload(ReadFile(testing::SharedGoldenDir() + "/visible_net.pt"), &model).ok());
-  ASSERT_TRUE(Upload(ReadFile(testing::SharedGoldenDir() + "/visible_net.input.npy"), &input).ok());
-  v1::Blob again;
-  ASSERT_TRUE(Upload(ReadFile(testing::SharedGoldenDir() + "/visible_net.pt"), &again).ok());
-  EXPECT_TRUE(again.already_stored());
-  EXPECT_EQ(again.sha256(), model.sha256());
+TEST_F(SignatureServiceTest, TheClientUploadsSubmitsAndFetchesTheGoldenSignature) {
+  client::SignatureClient client(server_->address());
+  const std::string golden_dir = testing::SharedGoldenDir();
+  auto model = client.UploadModel(golden_dir + "/visible_net.pt");
+  auto input = client.UploadInput(golden_dir + "/visible_net.input.npy");
+  ASSERT_TRUE(model.ok() && input.ok()) << model.status() << input.status();
+  auto again = client.UploadModel(golden_dir + "/visible_net.pt");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->already_stored());
+  EXPECT_EQ(again->sha256(), model->sha256());
+  EXPECT_EQ(model->sha256(), *client::FileSha256(golden_dir + "/visible_net.pt"));
 
-  grpc::ClientContext submit_context;
   v1::SubmitJobRequest submit;
-  submit.set_model_sha256(model.sha256());
-  submit.set_input_sha256(input.sha256());
+  submit.set_model_sha256(model->sha256());
+  submit.set_input_sha256(input->sha256());
   submit.set_name("visible");
   (*submit.mutable_labels())["arch"] = "visible_net";
-  v1::Job job;
-  ASSERT_TRUE(stub_->SubmitJob(&submit_context, submit, &job).ok());
-  EXPECT_EQ(job.state(), v1::QUEUED);
-  EXPECT_EQ(job.labels().at("arch"), "visible_net");
-  EXPECT_EQ(WaitForEnd(job.job_id()).state(), v1::SUCCEEDED);
+  auto job = client.Submit(submit);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->state(), v1::QUEUED);
+  EXPECT_EQ(job->labels().at("arch"), "visible_net");
+  std::vector<v1::JobState> seen;
+  auto ended =
+      client.WaitForEnd(job->job_id(), [&](const v1::Job& j) { seen.push_back(j.state()); });
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->state(), v1::SUCCEEDED);
+  EXPECT_EQ(seen.back(), v1::SUCCEEDED);
 
-  grpc::ClientContext context;
-  v1::GetSignatureRequest request;
-  request.set_job_id(job.job_id());
-  v1::Signature signature;
-  ASSERT_TRUE(stub_->GetSignature(&context, request, &signature).ok());
-  auto golden = testing::ReadGoldenSet(testing::SharedGoldenDir());
+  auto signature = client.GetSignature(job->job_id());
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  auto golden = testing::ReadGoldenSet(golden_dir);
   ASSERT_TRUE(golden.ok());
   const auto& expected = golden->models.front().signature;
-  ASSERT_EQ(signature.entries_size(), static_cast<int>(expected.size()));
+  ASSERT_EQ(signature->entries_size(), static_cast<int>(expected.size()));
   for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(signature.entries(i).module(), expected[i].module);
-    EXPECT_EQ(signature.entries(i).op(), expected[i].op);
-    EXPECT_NEAR(signature.entries(i).score(), expected[i].score, 1e-3);
+    EXPECT_EQ(signature->entries(i).module(), expected[i].module);
+    EXPECT_EQ(signature->entries(i).op(), expected[i].op);
+    EXPECT_NEAR(signature->entries(i).score(), expected[i].score, 1e-3);
   }
+  EXPECT_EQ(client.GetJob("job-unknown").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(server_->Stop(SIGTERM), 0);
 }
 
