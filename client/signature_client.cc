@@ -74,47 +74,39 @@ absl::StatusOr<v1::Blob> SignatureClient::UploadInput(const std::string& path) {
   return Upload(path, Kind::kInput);
 }
 
-absl::StatusOr<v1::Job> SignatureClient::Submit(const v1::SubmitJobRequest& request) {
+template <typename Request, typename Response>
+absl::StatusOr<Response> SignatureClient::Unary(UnaryMethod<Request, Response> method,
+                                                const Request& request) {
   grpc::ClientContext context;
-  v1::Job job;
-  if (absl::Status status = ToAbslStatus(stub_->SubmitJob(&context, request, &job)); !status.ok()) {
-    return status;
-  }
-  return job;
-}
-
-absl::StatusOr<v1::Job> SignatureClient::GetJob(const std::string& job_id) {
-  grpc::ClientContext context;
-  v1::GetJobRequest request;
-  request.set_job_id(job_id);
-  v1::Job job;
-  if (absl::Status status = ToAbslStatus(stub_->GetJob(&context, request, &job)); !status.ok()) {
-    return status;
-  }
-  return job;
-}
-
-absl::StatusOr<v1::Job> SignatureClient::CancelJob(const std::string& job_id) {
-  grpc::ClientContext context;
-  v1::CancelJobRequest request;
-  request.set_job_id(job_id);
-  v1::Job job;
-  if (absl::Status status = ToAbslStatus(stub_->CancelJob(&context, request, &job)); !status.ok()) {
-    return status;
-  }
-  return job;
-}
-
-absl::StatusOr<v1::Signature> SignatureClient::GetSignature(const std::string& job_id) {
-  grpc::ClientContext context;
-  v1::GetSignatureRequest request;
-  request.set_job_id(job_id);
-  v1::Signature signature;
-  if (absl::Status status = ToAbslStatus(stub_->GetSignature(&context, request, &signature));
+  Response response;
+  if (absl::Status status = ToAbslStatus((stub_.get()->*method)(&context, request, &response));
       !status.ok()) {
     return status;
   }
-  return signature;
+  return response;
+}
+
+absl::StatusOr<v1::Job> SignatureClient::Submit(const v1::SubmitJobRequest& request) {
+  return Unary<v1::SubmitJobRequest, v1::Job>(&v1::SignatureService::Stub::SubmitJob, request);
+}
+
+absl::StatusOr<v1::Job> SignatureClient::GetJob(const std::string& job_id) {
+  v1::GetJobRequest request;
+  request.set_job_id(job_id);
+  return Unary<v1::GetJobRequest, v1::Job>(&v1::SignatureService::Stub::GetJob, request);
+}
+
+absl::StatusOr<v1::Job> SignatureClient::CancelJob(const std::string& job_id) {
+  v1::CancelJobRequest request;
+  request.set_job_id(job_id);
+  return Unary<v1::CancelJobRequest, v1::Job>(&v1::SignatureService::Stub::CancelJob, request);
+}
+
+absl::StatusOr<v1::Signature> SignatureClient::GetSignature(const std::string& job_id) {
+  v1::GetSignatureRequest request;
+  request.set_job_id(job_id);
+  return Unary<v1::GetSignatureRequest, v1::Signature>(&v1::SignatureService::Stub::GetSignature,
+                                                       request);
 }
 
 absl::StatusOr<v1::Job> SignatureClient::WaitForEnd(

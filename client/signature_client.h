@@ -30,6 +30,13 @@ class SignatureClient {
                                      absl::Duration poll = absl::Milliseconds(250));
 
  private:
+  template <typename Request, typename Response>
+  using UnaryMethod = grpc::Status (v1::SignatureService::Stub::*)(grpc::ClientContext*,
+                                                                   const Request&, Response*);
+  // One unary call: a fresh context, the status converted.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Unary(UnaryMethod<Request, Response> method, const Request& request);
+
   enum class Kind { kModel, kInput };
   absl::StatusOr<v1::Blob> Upload(const std::string& path, Kind kind);
 
