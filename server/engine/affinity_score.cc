@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "server/engine/assignment_solver.h"
+#include "server/engine/torch_error.h"
 
 namespace affsig::engine {
 namespace {
@@ -124,6 +125,33 @@ AffinityScore ScoreInBasis(const at::Tensor& a, const at::Tensor& b, int64_t ful
   return result;
 }
 
+// ComputeAffinityScore after its shape checks.
+absl::StatusOr<AffinityScore> CentreAndScore(const at::Tensor& x, const at::Tensor& y,
+                                             const AffinityScoreOptions& options) {
+  const int64_t n = x.size(0);
+  const int64_t d = x.size(1);
+  const at::Tensor x64 = x.to(at::kDouble);
+  const at::Tensor y64 = y.to(x.device(), at::kDouble);
+  if (!at::isfinite(x64).all().item<bool>() || !at::isfinite(y64).all().item<bool>()) {
+    return absl::InvalidArgumentError("the activation holds NaN or Inf");
+  }
+  const at::Tensor xc = x64 - x64.mean(0, true);
+  const at::Tensor yc = y64 - y64.mean(0, true);
+
+  const bool subspace = options.path == AffineMapPath::kSubspace ||
+                        (options.path == AffineMapPath::kAuto && d > 2 * n);
+  if (!subspace) return ScoreInBasis(xc, yc, d);
+
+  // Coordinates in an orthonormal basis Q of the span of every centred sample, without forming
+  // Q: with Z = [xc; yc] (2N x d) and Z^T = Q R, the rows of R^T are the samples in that basis.
+  const at::Tensor r = std::get<1>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "r"));
+  const at::Tensor coordinates = r.transpose(0, 1);
+  AffinityScore result =
+      ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d);
+  result.subspace_path = true;
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<AffinityScore> ComputeAffinityScore(const at::Tensor& x, const at::Tensor& y,
@@ -144,26 +172,14 @@ absl::StatusOr<AffinityScore> ComputeAffinityScore(const at::Tensor& x, const at
         absl::StrCat("a covariance needs at least 2 samples, got ", n));
   }
   if (d < 1) return absl::InvalidArgumentError("feature dimension is 0");
-  const at::Tensor x64 = x.to(at::kDouble);
-  const at::Tensor y64 = y.to(y.device(), at::kDouble);
-  if (!at::isfinite(x64).all().item<bool>() || !at::isfinite(y64).all().item<bool>()) {
-    return absl::InvalidArgumentError("the activation holds NaN or Inf");
+  // LibTorch reports failures (an eigen-decomposition that does not converge, a device out of
+  // memory) by throwing; the caller gets them as a status, so that one entry fails, not the job.
+  try {
+    return CentreAndScore(x, y, options);
+  } catch (const std::exception& error) {
+    return absl::InternalError(
+        absl::StrCat("the affinity score failed: ", OneLineTorchError(error)));
   }
-  const at::Tensor xc = x64 - x64.mean(0, true);
-  const at::Tensor yc = y64.to(x64.device()) - y64.to(x64.device()).mean(0, true);
-
-  const bool subspace = options.path == AffineMapPath::kSubspace ||
-                        (options.path == AffineMapPath::kAuto && d > 2 * n);
-  if (!subspace) return ScoreInBasis(xc, yc, d);
-
-  // Coordinates in an orthonormal basis Q of the span of every centred sample, without forming
-  // Q: with Z = [xc; yc] (2N x d) and Z^T = Q R, the rows of R^T are the samples in that basis.
-  const at::Tensor r = std::get<1>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "r"));
-  const at::Tensor coordinates = r.transpose(0, 1);
-  AffinityScore result =
-      ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d);
-  result.subspace_path = true;
-  return result;
 }
 
 }  // namespace affsig::engine
