@@ -20,9 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/command_line.h"
+#include "common/log_line.h"
 #include "server/api/signature_service.h"
-#include "server/store/blob_store.h"
-#include "server/store/job_queue.h"
+#include "server/core/server_core.h"
 #include "server/workers/worker_pool.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "HOST:PORT to serve on; port 0 picks one");
@@ -64,22 +64,38 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto queue = affsig::store::JobQueue::Open(absl::GetFlag(FLAGS_db));
-  if (!queue.ok()) return Fail(std::string(queue.status().message()));
-  auto blobs = affsig::store::BlobStore::Open(absl::GetFlag(FLAGS_data_dir),
-                                              absl::GetFlag(FLAGS_max_upload_mb) << 20);
-  if (!blobs.ok()) return Fail(std::string(blobs.status().message()));
-  if ((*queue)->requeued_at_open() > 0) {
-    std::cerr << "requeued " << (*queue)->requeued_at_open()
-              << " job(s) left running by an earlier run\n";
+  affsig::core::ServerOptions options;
+  options.db_path = absl::GetFlag(FLAGS_db);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.max_upload_bytes = absl::GetFlag(FLAGS_max_upload_mb) << 20;
+  options.devices = Devices(absl::GetFlag(FLAGS_devices));
+  options.version = AFFSIG_VERSION;
+  if (options.max_upload_bytes <= 0) return Fail("--max-upload-mb must be positive");
+  auto core = affsig::core::ServerCore::Open(options);
+  if (!core.ok()) return Fail(std::string(core.status().message()));
+  if ((*core)->queue().requeued_at_open() > 0) {
+    affsig::LogLine(absl::StrCat("requeued ", (*core)->queue().requeued_at_open(),
+                                 " job(s) left RUNNING by an earlier run"));
   }
 
-  std::vector<affsig::workers::WorkerOptions> devices;
-  for (const std::string& device : Devices(absl::GetFlag(FLAGS_devices))) {
-    devices.push_back({device, absl::GetFlag(FLAGS_threads)});
+  std::vector<affsig::workers::WorkerOptions> workers;
+  for (const std::string& device : options.devices) {
+    workers.push_back({device, absl::GetFlag(FLAGS_threads)});
   }
-  affsig::workers::WorkerPool pool(**queue, **blobs, devices);
-  affsig::api::SignatureServiceImpl service(**queue, **blobs, [&pool] { pool.WakeUp(); });
+  affsig::core::JobMonitor& monitor = (*core)->monitor();
+  affsig::workers::WorkerEvents events;
+  events.on_start = [&](const std::string& device, const affsig::store::Job& job) {
+    monitor.JobStarted(device, job.id);
+  };
+  events.on_progress = [&](const affsig::workers::JobProgress& progress) {
+    monitor.JobProgressed(progress.job_id, progress.done, progress.total, progress.activation);
+  };
+  events.on_end = [&](const std::string& device, const affsig::store::Job& job) {
+    monitor.JobEnded(device, job.id);
+  };
+  affsig::workers::WorkerPool pool((*core)->queue(), (*core)->blobs(), workers, events);
+  (*core)->set_on_submit([&pool] { pool.WakeUp(); });
+  affsig::api::SignatureServiceImpl service(**core);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -96,14 +112,16 @@ int main(int argc, char** argv) {
   const std::string host =
       absl::GetFlag(FLAGS_listen).substr(0, absl::GetFlag(FLAGS_listen).rfind(':'));
   // Scripts and tests read the address from this line.
-  std::cout << "affsig-server listening on " << host << ":" << port << " with " << devices.size()
+  std::cout << "affsig-server listening on " << host << ":" << port << " with " << workers.size()
             << " worker(s)" << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cerr << "affsig-server: signal " << signal_number
-            << ": stopping; running jobs finish first\n";
+  affsig::LogLine(absl::StrCat("signal ", signal_number, ": stopping; running jobs finish first"));
+  server->GetHealthCheckService()->SetServingStatus(false);
+  (*core)->Close();  // watchers end now rather than at the shutdown deadline
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   pool.Stop();
+  affsig::LogLine("stopped");
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -24,14 +25,8 @@ v1::JobState StateToProto(store::JobState state) {
   return v1::JOB_STATE_UNSPECIFIED;
 }
 
-}  // namespace
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
-v1::Job ToProto(const store::Job& job) {
+v1::Job JobToProto(const core::JobView& view) {
+  const store::Job& job = view.job;
   v1::Job proto;
   proto.set_job_id(job.id);
   proto.set_state(StateToProto(job.state));
@@ -39,103 +34,40 @@ v1::Job ToProto(const store::Job& job) {
   proto.set_model_sha256(job.spec.model_sha256);
   proto.set_input_sha256(job.spec.input_sha256);
   proto.set_activations(job.spec.activations == "all" ? v1::ALL : v1::MODULES);
-  for (const auto& [key, value] : job.spec.labels) (*proto.mutable_labels())[key] = value;
+  proto.mutable_labels()->insert(job.spec.labels.begin(), job.spec.labels.end());
   proto.set_priority(job.spec.priority);
   proto.set_attempts(job.attempts);
   proto.set_error(job.error);
   proto.set_created_at_ms(job.created_at_ms);
   proto.set_started_at_ms(job.started_at_ms);
   proto.set_finished_at_ms(job.finished_at_ms);
+  if (view.progress) {
+    proto.mutable_progress()->set_done(view.progress->done);
+    proto.mutable_progress()->set_total(view.progress->total);
+    proto.mutable_progress()->set_activation(view.progress->activation);
+    proto.set_device(view.progress->device);
+  }
   return proto;
 }
 
-SignatureServiceImpl::SignatureServiceImpl(store::JobQueue& queue, store::BlobStore& blobs,
-                                           std::function<void()> on_submit)
-    : queue_(queue), blobs_(blobs), on_submit_(std::move(on_submit)) {}
-
-grpc::Status SignatureServiceImpl::Upload(grpc::ServerReader<v1::UploadChunk>* reader,
-                                          v1::Blob* response) {
-  auto upload = blobs_.BeginUpload();
-  if (!upload.ok()) return ToGrpcStatus(upload.status());
-  std::string announced;
-  v1::UploadChunk chunk;
-  while (reader->Read(&chunk)) {
-    if (announced.empty()) announced = chunk.sha256();
-    if (absl::Status status = (*upload)->Append(chunk.data()); !status.ok()) {
-      return ToGrpcStatus(status);
-    }
-  }
-  auto info = (*upload)->Finish(announced);
-  if (!info.ok()) return ToGrpcStatus(info.status());
-  response->set_sha256(info->sha256);
-  response->set_size(info->size);
-  response->set_already_stored(info->already_stored);
-  return grpc::Status::OK;
+void BlobToProto(const store::CatalogedBlob& blob, v1::Blob* proto) {
+  proto->set_sha256(blob.sha256);
+  proto->set_size(blob.size.value_or(0));
+  proto->set_name(blob.name);
+  proto->set_uploaded_at_ms(blob.uploaded_at_ms);
+  proto->set_job_count(blob.job_count);
 }
 
-grpc::Status SignatureServiceImpl::UploadModel(grpc::ServerContext*,
-                                               grpc::ServerReader<v1::UploadChunk>* reader,
-                                               v1::Blob* response) {
-  return Upload(reader, response);
-}
-
-grpc::Status SignatureServiceImpl::UploadInput(grpc::ServerContext*,
-                                               grpc::ServerReader<v1::UploadChunk>* reader,
-                                               v1::Blob* response) {
-  return Upload(reader, response);
-}
-
-grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
-                                             const v1::SubmitJobRequest* request,
-                                             v1::Job* response) {
-  for (const std::string* digest : {&request->model_sha256(), &request->input_sha256()}) {
-    if (!blobs_.Contains(*digest)) {
-      return grpc::Status(
-          grpc::StatusCode::FAILED_PRECONDITION,
-          absl::StrCat("blob '", *digest, "' is not on the server: upload it first"));
-    }
-  }
-  store::JobSpec spec;
-  spec.name = request->name();
-  spec.model_sha256 = request->model_sha256();
-  spec.input_sha256 = request->input_sha256();
-  spec.activations = request->activations() == v1::ALL ? "all" : "modules";
-  spec.priority = request->priority();
-  spec.labels.insert(request->labels().begin(), request->labels().end());
-  auto job = queue_.Submit(spec);
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  if (on_submit_) on_submit_();
-  *response = ToProto(*job);
-  return grpc::Status::OK;
-}
-
-grpc::Status SignatureServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
-                                          v1::Job* response) {
-  auto job = queue_.Get(request->job_id());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  *response = ToProto(*job);
-  return grpc::Status::OK;
-}
-
-grpc::Status SignatureServiceImpl::CancelJob(grpc::ServerContext*,
-                                             const v1::CancelJobRequest* request,
-                                             v1::Job* response) {
-  auto job = queue_.Cancel(request->job_id());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  *response = ToProto(*job);
-  return grpc::Status::OK;
-}
-
-grpc::Status SignatureServiceImpl::GetSignature(grpc::ServerContext*,
-                                                const v1::GetSignatureRequest* request,
-                                                v1::Signature* response) {
-  auto job = queue_.Get(request->job_id());
-  if (!job.ok()) return ToGrpcStatus(job.status());
-  auto entries = queue_.Entries(request->job_id());
-  if (!entries.ok()) return ToGrpcStatus(entries.status());
-  *response->mutable_job() = ToProto(*job);
-  for (const SignatureEntry& entry : *entries) {
-    v1::SignatureEntry* out = response->add_entries();
+void SignatureToProto(const store::StoredSignature& signature, v1::Signature* proto) {
+  *proto->mutable_job() = JobToProto({signature.job, std::nullopt});
+  v1::SignatureSummary* summary = proto->mutable_summary();
+  summary->set_entries(signature.summary.entries);
+  summary->set_scored(signature.summary.scored);
+  summary->set_mean_score(signature.summary.mean_score);
+  summary->set_min_score(signature.summary.min_score);
+  summary->set_max_score(signature.summary.max_score);
+  for (const SignatureEntry& entry : signature.entries) {
+    v1::SignatureEntry* out = proto->add_entries();
     out->set_index(entry.index);
     out->set_module(entry.module);
     out->set_call(entry.call);
@@ -146,6 +78,211 @@ grpc::Status SignatureServiceImpl::GetSignature(grpc::ServerContext*,
     out->set_status(std::string(EntryStatusName(entry.status)));
     out->set_reason(entry.reason);
   }
+}
+
+store::JobState StateFromProto(v1::JobState state) {
+  switch (state) {
+    case v1::RUNNING:
+      return store::JobState::kRunning;
+    case v1::SUCCEEDED:
+      return store::JobState::kSucceeded;
+    case v1::FAILED:
+      return store::JobState::kFailed;
+    case v1::CANCELLED:
+      return store::JobState::kCancelled;
+    default:
+      return store::JobState::kQueued;
+  }
+}
+
+absl::Status AddLabelFilters(const google::protobuf::RepeatedPtrField<std::string>& labels,
+                             store::JobFilter& filter) {
+  for (const std::string& text : labels) {
+    auto label = store::ParseLabelFilter(text);
+    if (!label.ok()) return label.status();
+    filter.labels.push_back(*std::move(label));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+grpc::Status SignatureServiceImpl::Upload(grpc::ServerContext* context,
+                                          grpc::ServerReader<v1::UploadChunk>* reader,
+                                          store::BlobKind kind, v1::Blob* response) {
+  auto upload = core_.BeginUpload();
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  std::string announced, name;
+  v1::UploadChunk chunk;
+  bool first = true;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      announced = chunk.sha256();
+      name = chunk.name();
+      first = false;
+    }
+    if (absl::Status status = (*upload)->Append(chunk.data()); !status.ok()) {
+      return ToGrpcStatus(status);
+    }
+  }
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the upload was abandoned");
+  }
+  auto stored = core_.FinishUpload(**upload, announced, kind, name);
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  BlobToProto(stored->blob, response);
+  response->set_already_stored(stored->already_stored);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::UploadModel(grpc::ServerContext* context,
+                                               grpc::ServerReader<v1::UploadChunk>* reader,
+                                               v1::Blob* response) {
+  return Upload(context, reader, store::BlobKind::kModel, response);
+}
+
+grpc::Status SignatureServiceImpl::UploadInput(grpc::ServerContext* context,
+                                               grpc::ServerReader<v1::UploadChunk>* reader,
+                                               v1::Blob* response) {
+  return Upload(context, reader, store::BlobKind::kInput, response);
+}
+
+grpc::Status SignatureServiceImpl::FindMissingBlobs(grpc::ServerContext*,
+                                                    const v1::FindMissingBlobsRequest* request,
+                                                    v1::FindMissingBlobsResponse* response) {
+  auto missing = core_.FindMissingBlobs({request->sha256().begin(), request->sha256().end()});
+  if (!missing.ok()) return ToGrpcStatus(missing.status());
+  response->mutable_missing_sha256()->Add(missing->begin(), missing->end());
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::ListModels(grpc::ServerContext*,
+                                              const v1::ListModelsRequest* request,
+                                              v1::ListModelsResponse* response) {
+  auto models = core_.ListModels({request->page_size(), request->page_token()});
+  if (!models.ok()) return ToGrpcStatus(models.status());
+  for (const store::CatalogedBlob& model : models->items) {
+    BlobToProto(model, response->add_models());
+  }
+  response->set_next_page_token(models->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
+                                             const v1::SubmitJobRequest* request,
+                                             v1::Job* response) {
+  store::JobSpec spec;
+  spec.name = request->name();
+  spec.model_sha256 = request->model_sha256();
+  spec.input_sha256 = request->input_sha256();
+  spec.activations = request->activations() == v1::ALL ? "all" : "modules";
+  spec.priority = request->priority();
+  spec.labels.insert(request->labels().begin(), request->labels().end());
+  auto job = core_.SubmitJob(spec);
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response = JobToProto(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
+                                          v1::Job* response) {
+  auto job = core_.GetJob(request->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response = JobToProto(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::ListJobs(grpc::ServerContext*,
+                                            const v1::ListJobsRequest* request,
+                                            v1::ListJobsResponse* response) {
+  store::JobFilter filter;
+  if (request->state() != v1::JOB_STATE_UNSPECIFIED)
+    filter.state = StateFromProto(request->state());
+  filter.model_sha256 = request->model_sha256();
+  filter.name = request->name();
+  if (absl::Status labels = AddLabelFilters(request->labels(), filter); !labels.ok()) {
+    return ToGrpcStatus(labels);
+  }
+  auto jobs = core_.ListJobs(filter, {request->page_size(), request->page_token()});
+  if (!jobs.ok()) return ToGrpcStatus(jobs.status());
+  for (const core::JobView& job : jobs->items) *response->add_jobs() = JobToProto(job);
+  response->set_next_page_token(jobs->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::CancelJob(grpc::ServerContext*,
+                                             const v1::CancelJobRequest* request,
+                                             v1::Job* response) {
+  auto job = core_.CancelJob(request->job_id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response = JobToProto(*job);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::DeleteJob(grpc::ServerContext*,
+                                             const v1::DeleteJobRequest* request,
+                                             google::protobuf::Empty*) {
+  return ToGrpcStatus(core_.DeleteJob(request->job_id()));
+}
+
+grpc::Status SignatureServiceImpl::WatchJob(grpc::ServerContext* context,
+                                            const v1::WatchJobRequest* request,
+                                            grpc::ServerWriter<v1::Job>* writer) {
+  return ToGrpcStatus(core_.WatchJob(request->job_id(), [&](const core::JobView& job) {
+    return !context->IsCancelled() && writer->Write(JobToProto(job));
+  }));
+}
+
+grpc::Status SignatureServiceImpl::GetSignature(grpc::ServerContext*,
+                                                const v1::GetSignatureRequest* request,
+                                                v1::Signature* response) {
+  auto signature = core_.GetSignature(request->job_id());
+  if (!signature.ok()) return ToGrpcStatus(signature.status());
+  SignatureToProto(*signature, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::ListSignatures(grpc::ServerContext*,
+                                                  const v1::ListSignaturesRequest* request,
+                                                  v1::ListSignaturesResponse* response) {
+  store::JobFilter filter;
+  filter.model_sha256 = request->model_sha256();
+  filter.name = request->name();
+  filter.created_after_ms = request->created_after_ms();
+  filter.created_before_ms = request->created_before_ms();
+  if (absl::Status labels = AddLabelFilters(request->labels(), filter); !labels.ok()) {
+    return ToGrpcStatus(labels);
+  }
+  auto signatures = core_.ListSignatures(filter, request->view() == v1::FULL,
+                                         {request->page_size(), request->page_token()});
+  if (!signatures.ok()) return ToGrpcStatus(signatures.status());
+  for (const store::StoredSignature& signature : signatures->items) {
+    SignatureToProto(signature, response->add_signatures());
+  }
+  response->set_next_page_token(signatures->next_page_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::GetServerInfo(grpc::ServerContext*,
+                                                 const v1::GetServerInfoRequest*,
+                                                 v1::ServerInfo* response) {
+  auto status = core_.GetStatus();
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  response->set_version(status->version);
+  for (const core::WorkerActivity& worker : status->workers) {
+    v1::Worker* out = response->add_workers();
+    out->set_device(worker.device);
+    out->set_job_id(worker.job_id);
+  }
+  response->set_queued_jobs(status->queued_jobs);
+  response->set_running_jobs(status->running_jobs);
+  response->set_max_upload_bytes(status->max_upload_bytes);
+  response->set_started_at_ms(status->started_at_ms);
   return grpc::Status::OK;
 }
 

@@ -1,14 +1,11 @@
-// The gRPC adapter of affsig.v1.SignatureService: translates requests into calls of the store
-// (job queue, blob store) and their absl::Status into grpc::Status, here and only here.
+// The gRPC adapter of affsig.v1.SignatureService: translates requests into calls of the core and
+// its results back, converting absl::Status into grpc::Status here and only here.
 #ifndef AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 #define AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 
-#include <functional>
-
 #include "absl/status/status.h"
 #include "affsig/v1/signature_service.grpc.pb.h"
-#include "server/store/blob_store.h"
-#include "server/store/job_queue.h"
+#include "server/core/server_core.h"
 
 namespace affsig::api {
 
@@ -17,9 +14,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 
 class SignatureServiceImpl final : public v1::SignatureService::Service {
  public:
-  // `on_submit` wakes the workers.
-  SignatureServiceImpl(store::JobQueue& queue, store::BlobStore& blobs,
-                       std::function<void()> on_submit);
+  explicit SignatureServiceImpl(core::ServerCore& core) : core_(core) {}
 
   grpc::Status UploadModel(grpc::ServerContext* context,
                            grpc::ServerReader<v1::UploadChunk>* reader,
@@ -27,25 +22,37 @@ class SignatureServiceImpl final : public v1::SignatureService::Service {
   grpc::Status UploadInput(grpc::ServerContext* context,
                            grpc::ServerReader<v1::UploadChunk>* reader,
                            v1::Blob* response) override;
+  grpc::Status FindMissingBlobs(grpc::ServerContext* context,
+                                const v1::FindMissingBlobsRequest* request,
+                                v1::FindMissingBlobsResponse* response) override;
+  grpc::Status ListModels(grpc::ServerContext* context, const v1::ListModelsRequest* request,
+                          v1::ListModelsResponse* response) override;
   grpc::Status SubmitJob(grpc::ServerContext* context, const v1::SubmitJobRequest* request,
                          v1::Job* response) override;
   grpc::Status GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                       v1::Job* response) override;
+  grpc::Status ListJobs(grpc::ServerContext* context, const v1::ListJobsRequest* request,
+                        v1::ListJobsResponse* response) override;
   grpc::Status CancelJob(grpc::ServerContext* context, const v1::CancelJobRequest* request,
                          v1::Job* response) override;
+  grpc::Status DeleteJob(grpc::ServerContext* context, const v1::DeleteJobRequest* request,
+                         google::protobuf::Empty* response) override;
+  grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
+                        grpc::ServerWriter<v1::Job>* writer) override;
   grpc::Status GetSignature(grpc::ServerContext* context, const v1::GetSignatureRequest* request,
                             v1::Signature* response) override;
+  grpc::Status ListSignatures(grpc::ServerContext* context,
+                              const v1::ListSignaturesRequest* request,
+                              v1::ListSignaturesResponse* response) override;
+  grpc::Status GetServerInfo(grpc::ServerContext* context, const v1::GetServerInfoRequest* request,
+                             v1::ServerInfo* response) override;
 
  private:
-  grpc::Status Upload(grpc::ServerReader<v1::UploadChunk>* reader, v1::Blob* response);
+  grpc::Status Upload(grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
+                      store::BlobKind kind, v1::Blob* response);
 
-  store::JobQueue& queue_;
-  store::BlobStore& blobs_;
-  std::function<void()> on_submit_;
+  core::ServerCore& core_;
 };
-
-// The proto form of a stored job.
-v1::Job ToProto(const store::Job& job);
 
 }  // namespace affsig::api
 

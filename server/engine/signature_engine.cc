@@ -162,7 +162,7 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
   }
 
   const int64_t total = static_cast<int64_t>(calls.size());
-  if (callbacks.on_progress) callbacks.on_progress({0, total});
+  if (callbacks.on_progress) callbacks.on_progress({0, total, ""});
   c10::InferenceMode inference;
   Signature signature;
   signature.reserve(calls.size());
@@ -190,8 +190,9 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
     }
     call = CapturedCall();  // release the reduced tensors as we go.
     signature.push_back(std::move(entry));
-    if (callbacks.on_progress)
-      callbacks.on_progress({static_cast<int64_t>(signature.size()), total});
+    if (callbacks.on_progress) {
+      callbacks.on_progress({static_cast<int64_t>(signature.size()), total, site.module});
+    }
   }
   return signature;
 }

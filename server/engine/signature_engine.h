@@ -34,8 +34,9 @@ struct SignatureOptions {
 };
 
 struct SignatureProgress {
-  int64_t scored = 0;  // entries done.
-  int64_t total = 0;   // entries of this forward pass.
+  int64_t scored = 0;      // entries done.
+  int64_t total = 0;       // entries of this forward pass.
+  std::string activation;  // the module path of the entry just scored
 };
 
 struct SignatureCallbacks {

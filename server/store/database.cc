@@ -1,10 +1,17 @@
 #include "server/store/database.h"
 
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace affsig::store {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 Statement& Statement::Bind(int position, absl::string_view text) {
   sqlite3_bind_text(statement_, position, text.data(), static_cast<int>(text.size()),
@@ -107,6 +114,13 @@ absl::Status Database::Transaction(const std::function<absl::Status()>& body) {
     return commit;
   }
   return absl::OkStatus();
+}
+
+absl::Status Database::ReadTransaction(const std::function<absl::Status()>& body) {
+  if (absl::Status status = Execute("BEGIN"); !status.ok()) return status;
+  absl::Status status = body();
+  Execute("COMMIT").IgnoreError();  // nothing was written: ending the snapshot cannot lose data
+  return status;
 }
 
 int Database::SchemaVersion() {

@@ -25,6 +25,9 @@ struct Migration {
   std::string sql;
 };
 
+// The time the store records: Unix milliseconds.
+int64_t NowMs();
+
 // The migrations compiled into this binary, in version order.
 const std::vector<Migration>& BuiltInMigrations();
 
@@ -71,6 +74,8 @@ class Database {
   absl::Status Execute(absl::string_view sql);
   // Runs `body` inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it returns an error).
   absl::Status Transaction(const std::function<absl::Status()>& body);
+  // Runs `body` inside one read transaction, so that its reads all see the same snapshot.
+  absl::Status ReadTransaction(const std::function<absl::Status()>& body);
 
   int SchemaVersion();
   // For sqlite3_changes and the like.

@@ -1,7 +1,5 @@
 #include "server/store/job_queue.h"
 
-#include <array>
-#include <chrono>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -11,62 +9,13 @@
 namespace affsig::store {
 namespace {
 
-constexpr std::array<std::pair<JobState, absl::string_view>, 5> kStateNames = {{
-    {JobState::kQueued, "QUEUED"},
-    {JobState::kRunning, "RUNNING"},
-    {JobState::kSucceeded, "SUCCEEDED"},
-    {JobState::kFailed, "FAILED"},
-    {JobState::kCancelled, "CANCELLED"},
-}};
-
-constexpr char kJobColumns[] =
-    "id, name, model_sha256, input_sha256, activations, priority, state, attempts, error, "
-    "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0)";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string NewJobId() {
   absl::BitGen random;
   return absl::StrFormat("job-%016x%08x", absl::Uniform<uint64_t>(random),
                          absl::Uniform<uint32_t>(random));
 }
 
-Job ReadJob(const Statement& row) {
-  Job job;
-  job.id = row.Text(0);
-  job.spec.name = row.Text(1);
-  job.spec.model_sha256 = row.Text(2);
-  job.spec.input_sha256 = row.Text(3);
-  job.spec.activations = row.Text(4);
-  job.spec.priority = row.Int(5);
-  job.state = ParseJobState(row.Text(6)).value_or(JobState::kFailed);
-  job.attempts = row.Int(7);
-  job.error = row.Text(8);
-  job.created_at_ms = row.Int(9);
-  job.started_at_ms = row.Int(10);
-  job.finished_at_ms = row.Int(11);
-  return job;
-}
-
 }  // namespace
-
-absl::string_view JobStateName(JobState state) {
-  for (const auto& [value, name] : kStateNames) {
-    if (value == state) return name;
-  }
-  return "UNKNOWN";
-}
-
-absl::StatusOr<JobState> ParseJobState(absl::string_view name) {
-  for (const auto& [value, known] : kStateNames) {
-    if (known == name) return value;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown job state '", name, "'"));
-}
 
 absl::StatusOr<std::unique_ptr<JobQueue>> JobQueue::Open(const std::string& path) {
   auto db = Database::Open(path);
@@ -106,28 +55,31 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec) {
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return GetLocked(id);
+  return ReadJob(*db_, id);
 }
 
 absl::StatusOr<Job> JobQueue::Get(absl::string_view id) {
   absl::MutexLock lock(&mutex_);
-  return GetLocked(id);
+  return ReadJob(*db_, id);
 }
 
-absl::StatusOr<Job> JobQueue::GetLocked(absl::string_view id) {
-  auto select = db_->Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?"));
+absl::StatusOr<Page<Job>> JobQueue::List(const JobFilter& filter, const PageRequest& page) {
+  absl::MutexLock lock(&mutex_);
+  return ReadJobs(*db_, filter, page);
+}
+
+absl::StatusOr<std::map<JobState, int64_t>> JobQueue::CountByState() {
+  absl::MutexLock lock(&mutex_);
+  auto select = db_->Prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state");
   if (!select.ok()) return select.status();
-  (*select)->Bind(1, id);
-  if (!(*select)->Step()) {
-    if (!(*select)->status().ok()) return (*select)->status();
-    return absl::NotFoundError(absl::StrCat("no job '", id, "'"));
+  std::map<JobState, int64_t> counts;
+  while ((*select)->Step()) {
+    if (auto state = ParseJobState((*select)->Text(0)); state.ok()) {
+      counts[*state] = (*select)->Int(1);
+    }
   }
-  Job job = ReadJob(**select);
-  auto labels = db_->Prepare("SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key");
-  if (!labels.ok()) return labels.status();
-  (*labels)->Bind(1, id);
-  while ((*labels)->Step()) job.spec.labels[(*labels)->Text(0)] = (*labels)->Text(1);
-  return job;
+  if (!(*select)->status().ok()) return (*select)->status();
+  return counts;
 }
 
 absl::StatusOr<std::optional<Job>> JobQueue::ClaimNext() {
@@ -148,7 +100,7 @@ absl::StatusOr<std::optional<Job>> JobQueue::ClaimNext() {
   });
   if (!status.ok()) return status;
   if (id.empty()) return std::optional<Job>();
-  auto job = GetLocked(id);
+  auto job = ReadJob(*db_, id);
   if (!job.ok()) return job.status();
   return std::optional<Job>(*std::move(job));
 }
@@ -160,7 +112,7 @@ absl::Status JobQueue::EndRunning(absl::string_view id, JobState state, absl::st
   (*end)->Bind(1, JobStateName(state)).Bind(2, error).Bind(3, NowMs()).Bind(4, id);
   if (absl::Status run = (*end)->Run(); !run.ok()) return run;
   if (sqlite3_changes(db_->handle()) != 1) {
-    auto job = GetLocked(id);
+    auto job = ReadJob(*db_, id);
     if (!job.ok()) return job.status();
     return absl::FailedPreconditionError(
         absl::StrCat("job '", id, "' is ", JobStateName(job->state), ", not RUNNING"));
@@ -201,7 +153,7 @@ absl::Status JobQueue::Fail(absl::string_view id, absl::string_view error) {
 
 absl::StatusOr<Job> JobQueue::Cancel(absl::string_view id) {
   absl::MutexLock lock(&mutex_);
-  auto job = GetLocked(id);
+  auto job = ReadJob(*db_, id);
   if (!job.ok()) return job.status();
   if (job->state == JobState::kRunning) {
     cancel_requested_.insert(std::string(id));
@@ -216,7 +168,7 @@ absl::StatusOr<Job> JobQueue::Cancel(absl::string_view id) {
   if (!cancel.ok()) return cancel.status();
   (*cancel)->Bind(1, NowMs()).Bind(2, id);
   if (absl::Status run = (*cancel)->Run(); !run.ok()) return run;
-  return GetLocked(id);
+  return ReadJob(*db_, id);
 }
 
 bool JobQueue::CancelRequested(absl::string_view id) {
@@ -229,31 +181,18 @@ absl::Status JobQueue::FinishCancelled(absl::string_view id) {
   return EndRunning(id, JobState::kCancelled, "cancelled while running");
 }
 
-absl::StatusOr<Signature> JobQueue::Entries(absl::string_view id) {
+absl::Status JobQueue::Delete(absl::string_view id) {
   absl::MutexLock lock(&mutex_);
-  if (auto job = GetLocked(id); !job.ok()) return job.status();
-  auto select = db_->Prepare(
-      "SELECT idx, module, call, op, d, n, score, status, reason FROM signature_entries "
-      "WHERE job_id = ? ORDER BY idx");
-  if (!select.ok()) return select.status();
-  (*select)->Bind(1, id);
-  Signature signature;
-  while ((*select)->Step()) {
-    const Statement& row = **select;
-    SignatureEntry entry;
-    entry.index = row.Int(0);
-    entry.module = row.Text(1);
-    entry.call = row.Int(2);
-    entry.op = row.Text(3);
-    entry.d = row.Int(4);
-    entry.n = row.Int(5);
-    entry.score = row.IsNull(6) ? 0.0 : row.Double(6);
-    entry.status = ParseEntryStatus(row.Text(7)).value_or(EntryStatus::kFailed);
-    entry.reason = row.Text(8);
-    signature.push_back(std::move(entry));
+  auto job = ReadJob(*db_, id);
+  if (!job.ok()) return job.status();
+  if (job->state == JobState::kRunning) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job '", id, "' is RUNNING: cancel it first, then delete it"));
   }
-  if (!(*select)->status().ok()) return (*select)->status();
-  return signature;
+  auto remove = db_->Prepare("DELETE FROM jobs WHERE id = ? AND state != 'RUNNING'");
+  if (!remove.ok()) return remove.status();
+  (*remove)->Bind(1, id);
+  return (*remove)->Run();
 }
 
 }  // namespace affsig::store

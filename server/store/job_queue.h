@@ -1,8 +1,8 @@
 // The durable job queue in SQLite: submission, the order workers take jobs in (priority, then
-// submission order), and each job's end. A job's entries and its SUCCEEDED state are written in
-// one transaction, and only while the job is RUNNING, so that no job gets its entries twice; jobs
-// left RUNNING by a crash return to QUEUED when the queue is opened again, keeping their attempt
-// count.
+// submission order), each job's end, listing and deletion. A job's entries and its SUCCEEDED state
+// are written in one transaction, and only while the job is RUNNING, so that no job gets its
+// entries twice; jobs left RUNNING by a crash return to QUEUED when the queue is opened again,
+// keeping their attempt count.
 #ifndef AFFSIG_SERVER_STORE_JOB_QUEUE_H_
 #define AFFSIG_SERVER_STORE_JOB_QUEUE_H_
 
@@ -19,33 +19,10 @@
 #include "absl/synchronization/mutex.h"
 #include "common/signature.h"
 #include "server/store/database.h"
+#include "server/store/job_record.h"
+#include "server/store/page_token.h"
 
 namespace affsig::store {
-
-enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
-
-absl::string_view JobStateName(JobState state);
-absl::StatusOr<JobState> ParseJobState(absl::string_view name);
-
-struct JobSpec {
-  std::string name;
-  std::string model_sha256;
-  std::string input_sha256;
-  std::string activations = "modules";  // "modules" or "all"
-  int64_t priority = 0;                 // higher runs first
-  std::map<std::string, std::string> labels;
-};
-
-struct Job {
-  std::string id;
-  JobSpec spec;
-  JobState state = JobState::kQueued;
-  int64_t attempts = 0;
-  std::string error;
-  int64_t created_at_ms = 0;
-  int64_t started_at_ms = 0;   // 0 until a worker takes it
-  int64_t finished_at_ms = 0;  // 0 until it ends
-};
 
 class JobQueue {
  public:
@@ -54,6 +31,10 @@ class JobQueue {
 
   absl::StatusOr<Job> Submit(const JobSpec& spec);
   absl::StatusOr<Job> Get(absl::string_view id);
+  // Newest first.
+  absl::StatusOr<Page<Job>> List(const JobFilter& filter, const PageRequest& page);
+  // How many jobs are in each state.
+  absl::StatusOr<std::map<JobState, int64_t>> CountByState();
   // The next QUEUED job, now RUNNING with one more attempt; nullopt when none waits.
   absl::StatusOr<std::optional<Job>> ClaimNext();
   // Stores the entries and SUCCEEDED together; FAILED_PRECONDITION unless the job is RUNNING.
@@ -64,14 +45,14 @@ class JobQueue {
   absl::StatusOr<Job> Cancel(absl::string_view id);
   bool CancelRequested(absl::string_view id);
   absl::Status FinishCancelled(absl::string_view id);
-  absl::StatusOr<Signature> Entries(absl::string_view id);
+  // Removes a job that is not RUNNING, with its labels and entries.
+  absl::Status Delete(absl::string_view id);
 
   // How many RUNNING jobs were returned to the queue when it was opened.
   int64_t requeued_at_open() const { return requeued_at_open_; }
 
  private:
   explicit JobQueue(std::unique_ptr<Database> db) : db_(std::move(db)) {}
-  absl::StatusOr<Job> GetLocked(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   absl::Status EndRunning(absl::string_view id, JobState state, absl::string_view error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 

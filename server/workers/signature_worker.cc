@@ -12,12 +12,8 @@
 namespace affsig::workers {
 
 SignatureWorker::SignatureWorker(store::JobQueue& queue, const store::BlobStore& blobs,
-                                 WorkerOptions options,
-                                 std::function<void(const JobProgress&)> on_progress)
-    : queue_(queue),
-      blobs_(blobs),
-      options_(std::move(options)),
-      on_progress_(std::move(on_progress)) {}
+                                 WorkerOptions options, WorkerEvents events)
+    : queue_(queue), blobs_(blobs), options_(std::move(options)), events_(std::move(events)) {}
 
 absl::StatusOr<Signature> SignatureWorker::Compute(const store::Job& job) {
   auto model_path = blobs_.PathOf(job.spec.model_sha256);
@@ -48,9 +44,9 @@ absl::StatusOr<Signature> SignatureWorker::Compute(const store::Job& job) {
   }
   engine::SignatureCallbacks callbacks;
   callbacks.should_stop = [&] { return queue_.CancelRequested(job.id); };
-  if (on_progress_) {
+  if (events_.on_progress) {
     callbacks.on_progress = [&](const engine::SignatureProgress& progress) {
-      on_progress_({job.id, progress.scored, progress.total});
+      events_.on_progress({job.id, progress.scored, progress.total, progress.activation});
     };
   }
   return (*model)->Compute(input, {*mode}, callbacks);
@@ -61,6 +57,7 @@ absl::StatusOr<std::optional<store::Job>> SignatureWorker::RunNext() {
   if (!claimed.ok()) return claimed.status();
   if (!claimed->has_value()) return std::optional<store::Job>();
   const store::Job& job = **claimed;
+  if (events_.on_start) events_.on_start(options_.device, job);
 
   absl::Status ended;
   absl::StatusOr<Signature> signature = Compute(job);
@@ -71,8 +68,8 @@ absl::StatusOr<std::optional<store::Job>> SignatureWorker::RunNext() {
   } else {
     ended = queue_.Fail(job.id, signature.status().message());
   }
-  if (!ended.ok()) return ended;
-  auto final_job = queue_.Get(job.id);
+  auto final_job = ended.ok() ? queue_.Get(job.id) : absl::StatusOr<store::Job>(ended);
+  if (events_.on_end) events_.on_end(options_.device, final_job.ok() ? *final_job : job);
   if (!final_job.ok()) return final_job.status();
   return std::optional<store::Job>(*std::move(final_job));
 }

@@ -23,14 +23,23 @@ struct WorkerOptions {
 
 struct JobProgress {
   std::string job_id;
-  int64_t done = 0;   // activations scored
-  int64_t total = 0;  // activations of the forward pass
+  int64_t done = 0;        // activations scored
+  int64_t total = 0;       // activations of the forward pass
+  std::string activation;  // the module path of the activation just scored
+};
+
+// What a worker reports as it goes, naming its device; any may be empty.
+struct WorkerEvents {
+  using JobEvent = std::function<void(const std::string& device, const store::Job& job)>;
+  JobEvent on_start;  // claimed, now RUNNING
+  std::function<void(const JobProgress&)> on_progress;
+  JobEvent on_end;  // as it ended
 };
 
 class SignatureWorker {
  public:
   SignatureWorker(store::JobQueue& queue, const store::BlobStore& blobs, WorkerOptions options,
-                  std::function<void(const JobProgress&)> on_progress = nullptr);
+                  WorkerEvents events = {});
 
   // Takes the next queued job and runs it to its end. Returns the job as it ended, or nullopt
   // when none was waiting; an error only when the store itself fails.
@@ -43,7 +52,7 @@ class SignatureWorker {
   store::JobQueue& queue_;
   const store::BlobStore& blobs_;
   WorkerOptions options_;
-  std::function<void(const JobProgress&)> on_progress_;
+  WorkerEvents events_;
 };
 
 }  // namespace affsig::workers

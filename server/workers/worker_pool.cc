@@ -1,11 +1,10 @@
 #include "server/workers/worker_pool.h"
 
-#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/log_line.h"
 
 namespace affsig::workers {
 namespace {
@@ -13,16 +12,11 @@ namespace {
 // Idle workers also look for work this often, in case a wake-up was missed.
 constexpr absl::Duration kPollInterval = absl::Seconds(1);
 
-void LogLine(const std::string& line) {
-  std::cerr << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ ", absl::Now(), absl::UTCTimeZone()) << line
-            << std::endl;
-}
-
 }  // namespace
 
 WorkerPool::WorkerPool(store::JobQueue& queue, const store::BlobStore& blobs,
-                       std::vector<WorkerOptions> devices)
-    : queue_(queue), blobs_(blobs), devices_(std::move(devices)) {}
+                       std::vector<WorkerOptions> devices, WorkerEvents events)
+    : queue_(queue), blobs_(blobs), devices_(std::move(devices)), events_(std::move(events)) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -47,12 +41,24 @@ void WorkerPool::Stop() {
 }
 
 void WorkerPool::Loop(const WorkerOptions& options) {
-  SignatureWorker worker(queue_, blobs_, options, [&](const JobProgress& progress) {
+  WorkerEvents events;
+  events.on_start = [&](const std::string& device, const store::Job& job) {
+    LogLine(absl::StrCat("job ", job.id, " RUNNING on ", device, " (attempt ", job.attempts, ")"));
+    if (events_.on_start) events_.on_start(device, job);
+  };
+  events.on_progress = [&](const JobProgress& progress) {
     if (progress.done == 0) {
       LogLine(absl::StrCat("job ", progress.job_id, " forward pass done on ", options.device, ": ",
                            progress.total, " activation calls"));
     }
-  });
+    if (events_.on_progress) events_.on_progress(progress);
+  };
+  events.on_end = [&](const std::string& device, const store::Job& job) {
+    LogLine(absl::StrCat("job ", job.id, " ", store::JobStateName(job.state), " on ", device,
+                         job.error.empty() ? "" : absl::StrCat(": ", job.error)));
+    if (events_.on_end) events_.on_end(device, job);
+  };
+  SignatureWorker worker(queue_, blobs_, options, events);
   int64_t seen_wake_ups = 0;
   while (true) {
     {
@@ -65,10 +71,6 @@ void WorkerPool::Loop(const WorkerOptions& options) {
       LogLine(
           absl::StrCat("worker on ", options.device, ": store error: ", ran.status().message()));
     } else if (ran->has_value()) {
-      const store::Job& job = **ran;
-      LogLine(absl::StrCat("job ", job.id, " ", store::JobStateName(job.state), " on ",
-                           options.device, " (attempt ", job.attempts, ")",
-                           job.error.empty() ? "" : absl::StrCat(": ", job.error)));
       continue;  // look for the next job at once
     }
     absl::MutexLock lock(&mutex_);

@@ -1,5 +1,6 @@
 // One worker thread per device. Each takes jobs until stopped; a stop lets running jobs finish
-// (a job interrupted by a crash instead is requeued when the queue is next opened).
+// (a job interrupted by a crash instead is requeued when the queue is next opened). Each job's
+// start and end is logged, one line each, and passed on to `events`.
 #ifndef AFFSIG_SERVER_WORKERS_WORKER_POOL_H_
 #define AFFSIG_SERVER_WORKERS_WORKER_POOL_H_
 
@@ -15,7 +16,7 @@ namespace affsig::workers {
 class WorkerPool {
  public:
   WorkerPool(store::JobQueue& queue, const store::BlobStore& blobs,
-             std::vector<WorkerOptions> devices);
+             std::vector<WorkerOptions> devices, WorkerEvents events = {});
   ~WorkerPool();
 
   void Start();
@@ -30,6 +31,7 @@ class WorkerPool {
   store::JobQueue& queue_;
   const store::BlobStore& blobs_;
   std::vector<WorkerOptions> devices_;
+  WorkerEvents events_;
   std::vector<std::thread> threads_;
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "server/store/signature_store.h"
 #include "tests/scratch_dir.h"
 
 namespace affsig::store {
@@ -39,6 +40,14 @@ class JobQueueTest : public ::testing::Test {
   static Signature TwoEntries() {
     return {{0, "layer1.relu", 0, "ReLU", 64, 32, 0.75, EntryStatus::kOk, ""},
             {1, "", 0, "softmax", 10, 32, 0.0, EntryStatus::kNonFinite, "the output holds NaN"}};
+  }
+
+  Signature Entries(const std::string& id) {
+    auto signatures = SignatureStore::Open(path_);
+    EXPECT_TRUE(signatures.ok()) << signatures.status();
+    auto stored = (*signatures)->Get(id);
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    return stored.ok() ? stored->entries : Signature();
   }
 
   std::filesystem::path dir_;
@@ -90,13 +99,12 @@ TEST_F(JobQueueTest, EntriesAndSuccessAreWrittenTogetherAndOnlyOnce) {
   EXPECT_EQ(queue->Get(id)->state, JobState::kSucceeded);
   // A second completion (a worker that did not know the job had ended) changes nothing.
   EXPECT_THAT(queue->Complete(id, TwoEntries()).message(), HasSubstr("SUCCEEDED, not RUNNING"));
-  auto entries = queue->Entries(id);
-  ASSERT_TRUE(entries.ok()) << entries.status();
-  ASSERT_EQ(entries->size(), 2u);
-  EXPECT_EQ((*entries)[0].module, "layer1.relu");
-  EXPECT_DOUBLE_EQ((*entries)[0].score, 0.75);
-  EXPECT_EQ((*entries)[1].status, EntryStatus::kNonFinite);
-  EXPECT_EQ((*entries)[1].reason, "the output holds NaN");
+  auto stored = Entries(id);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[0].module, "layer1.relu");
+  EXPECT_DOUBLE_EQ(stored[0].score, 0.75);
+  EXPECT_EQ(stored[1].status, EntryStatus::kNonFinite);
+  EXPECT_EQ(stored[1].reason, "the output holds NaN");
 }
 
 TEST_F(JobQueueTest, JobsLeftRunningByACrashAreRequeuedWithTheirAttempts) {
@@ -116,7 +124,7 @@ TEST_F(JobQueueTest, JobsLeftRunningByACrashAreRequeuedWithTheirAttempts) {
   EXPECT_EQ((*again)->id, running);
   EXPECT_EQ((*again)->attempts, 2);
   ASSERT_TRUE(queue->Complete(running, TwoEntries()).ok());
-  EXPECT_EQ(queue->Entries(running)->size(), 2u);
+  EXPECT_EQ(Entries(running).size(), 2u);
   EXPECT_EQ(queue->Get(queued)->state, JobState::kQueued);
 }
 
@@ -149,6 +157,74 @@ TEST_F(JobQueueTest, FailedJobKeepsItsError) {
   EXPECT_EQ(job->state, JobState::kFailed);
   EXPECT_EQ(job->error, "the model's forward failed: bad shape");
   EXPECT_GT(job->finished_at_ms, 0);
+}
+
+TEST_F(JobQueueTest, ListsNewestFirstByFilterInPagesThatTokensContinue) {
+  auto queue = OpenQueue();
+  std::vector<std::string> resnets;
+  for (int i = 0; i < 7; ++i) {
+    JobSpec spec = Spec(i % 2 == 0 ? "even" : "odd");
+    spec.labels = {{"arch", i < 5 ? "resnet18" : "vgg11"}, {"seed", std::to_string(i)}};
+    const std::string id = queue->Submit(spec)->id;
+    if (i < 5) resnets.insert(resnets.begin(), id);  // newest first
+  }
+  JobFilter filter;
+  filter.labels = {*ParseLabelFilter("arch=resnet18"), *ParseLabelFilter("seed")};
+  std::vector<std::string> listed;
+  PageRequest page{2, ""};
+  int pages = 0;
+  do {
+    auto result = queue->List(filter, page);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_LE(result->items.size(), 2u);
+    for (const Job& job : result->items) listed.push_back(job.id);
+    page.page_token = result->next_page_token;
+    ++pages;
+  } while (!page.page_token.empty());
+  EXPECT_EQ(listed, resnets);
+  EXPECT_EQ(pages, 3);
+
+  filter.name = "even";  // seeds 0, 2, 4 among the resnets
+  EXPECT_EQ(queue->List(filter, {})->items.size(), 3u);
+  auto first = queue->List(filter, {1, ""});
+  ASSERT_FALSE(first->next_page_token.empty());
+  filter.name = "odd";  // a token is valid only with the filter it was made for
+  auto replayed = queue->List(filter, {1, first->next_page_token});
+  EXPECT_EQ(replayed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(replayed.status().message(), HasSubstr("other filters"));
+  EXPECT_EQ(queue->List({}, {1, "garbage"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(queue->List({}, {-1, ""}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseLabelFilter("=v").ok());
+
+  ASSERT_TRUE(queue->ClaimNext().ok());
+  JobFilter running;
+  running.state = JobState::kRunning;
+  EXPECT_EQ(queue->List(running, {})->items.size(), 1u);
+  auto counts = queue->CountByState();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)[JobState::kQueued], 6);
+  EXPECT_EQ((*counts)[JobState::kRunning], 1);
+}
+
+TEST_F(JobQueueTest, DeletesAnyJobButARunningOneWithItsEntries) {
+  auto queue = OpenQueue();
+  const std::string done = queue->Submit(Spec("done"))->id;
+  const std::string queued = queue->Submit(Spec("queued"))->id;
+  ASSERT_EQ((*queue->ClaimNext())->id, done);
+  EXPECT_THAT(queue->Delete(done).message(), HasSubstr("cancel it first"));
+  ASSERT_TRUE(queue->Complete(done, TwoEntries()).ok());
+  ASSERT_TRUE(queue->Delete(done).ok());
+  EXPECT_EQ(queue->Get(done).status().code(), absl::StatusCode::kNotFound);
+  auto signatures = SignatureStore::Open(path_);
+  EXPECT_EQ((*signatures)->Get(done).status().code(), absl::StatusCode::kNotFound);
+  auto db = Database::Open(path_);
+  auto rows = (*db)->Prepare("SELECT COUNT(*) FROM signature_entries");
+  ASSERT_TRUE((*rows)->Step());
+  EXPECT_EQ((*rows)->Int(0), 0);
+  // A deleted queued job is never taken.
+  ASSERT_TRUE(queue->Delete(queued).ok());
+  EXPECT_FALSE(queue->ClaimNext()->has_value());
+  EXPECT_EQ(queue->Delete(queued).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(JobQueueTest, MigratesEmptyAndExistingDatabasesAndRefusesNewerOnes) {

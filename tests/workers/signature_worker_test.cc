@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "server/store/signature_store.h"
 #include "tests/golden_cases.h"
 #include "tests/scratch_dir.h"
 
@@ -58,6 +59,14 @@ class SignatureWorkerTest : public ::testing::Test {
     return UploadFile(testing::SharedGoldenDir() + "/visible_net.input.npy");
   }
 
+  absl::StatusOr<Signature> Entries(const std::string& id) {
+    auto signatures = store::SignatureStore::Open((dir_ / "affsig.db").string());
+    if (!signatures.ok()) return signatures.status();
+    auto stored = (*signatures)->Get(id);
+    if (!stored.ok()) return stored.status();
+    return stored->entries;
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<store::JobQueue> queue_;
   std::unique_ptr<store::BlobStore> blobs_;
@@ -66,14 +75,24 @@ class SignatureWorkerTest : public ::testing::Test {
 TEST_F(SignatureWorkerTest, RunsAQueuedJobAndStoresItsGoldenSignature) {
   const std::string id = Submit(VisibleNet(), VisibleInput());
   std::vector<JobProgress> progress;
-  SignatureWorker worker(*queue_, *blobs_, {testing::TestDevice()},
-                         [&](const JobProgress& p) { progress.push_back(p); });
+  WorkerEvents events;
+  std::vector<std::string> started, ended;
+  events.on_start = [&](const std::string& device, const store::Job& job) {
+    started.push_back(device + " " + job.id + " " + std::string(store::JobStateName(job.state)));
+  };
+  events.on_progress = [&](const JobProgress& p) { progress.push_back(p); };
+  events.on_end = [&](const std::string& device, const store::Job& job) {
+    ended.push_back(device + " " + job.id + " " + std::string(store::JobStateName(job.state)));
+  };
+  SignatureWorker worker(*queue_, *blobs_, {testing::TestDevice()}, events);
   auto ran = worker.RunNext();
   ASSERT_TRUE(ran.ok()) << ran.status();
   ASSERT_TRUE(ran->has_value());
   EXPECT_EQ((*ran)->state, JobState::kSucceeded) << (*ran)->error;
-  auto entries = queue_->Entries(id);
-  ASSERT_TRUE(entries.ok());
+  EXPECT_THAT(started, ::testing::ElementsAre(testing::TestDevice() + " " + id + " RUNNING"));
+  EXPECT_THAT(ended, ::testing::ElementsAre(testing::TestDevice() + " " + id + " SUCCEEDED"));
+  auto entries = Entries(id);
+  ASSERT_TRUE(entries.ok()) << entries.status();
   auto golden = testing::ReadGoldenSet(testing::SharedGoldenDir());
   ASSERT_TRUE(golden.ok());
   const auto& expected = golden->models.front().signature;
@@ -85,6 +104,7 @@ TEST_F(SignatureWorkerTest, RunsAQueuedJobAndStoresItsGoldenSignature) {
   ASSERT_EQ(progress.size(), expected.size() + 1);
   EXPECT_EQ(progress.back().done, static_cast<int64_t>(expected.size()));
   EXPECT_EQ(progress.back().job_id, id);
+  EXPECT_EQ(progress.back().activation, expected.back().module);
   // Nothing else waits.
   EXPECT_FALSE(worker.RunNext()->has_value());
 }
@@ -116,13 +136,15 @@ TEST_F(SignatureWorkerTest, BadContentFailsThatJobWithOneLineAndTheWorkerGoesOn)
 
 TEST_F(SignatureWorkerTest, ACancelledRunningJobStopsAtItsNextActivation) {
   const std::string id = Submit(VisibleNet(), VisibleInput());
-  SignatureWorker worker(*queue_, *blobs_, {testing::TestDevice()}, [&](const JobProgress& p) {
+  WorkerEvents events;
+  events.on_progress = [&](const JobProgress& p) {
     if (p.done == 1) ASSERT_TRUE(queue_->Cancel(p.job_id).ok());
-  });
+  };
+  SignatureWorker worker(*queue_, *blobs_, {testing::TestDevice()}, events);
   auto ran = worker.RunNext();
   ASSERT_TRUE(ran.ok()) << ran.status();
   EXPECT_EQ((*ran)->state, JobState::kCancelled);
-  EXPECT_TRUE(queue_->Entries(id)->empty());
+  EXPECT_TRUE(Entries(id)->empty());
 }
 
 }  // namespace

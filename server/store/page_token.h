@@ -1,0 +1,46 @@
+// AIP-158 pagination over listings ordered by a descending sequence number (newest first). A
+// page token is opaque to clients: it carries the position after which the next page starts and
+// a fingerprint of the request's filter, so that a token is refused with another filter.
+#ifndef AFFSIG_SERVER_STORE_PAGE_TOKEN_H_
+#define AFFSIG_SERVER_STORE_PAGE_TOKEN_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace affsig::store {
+
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 1000;
+
+struct PageRequest {
+  int page_size = 0;  // 0: kDefaultPageSize; larger than kMaxPageSize: kMaxPageSize
+  std::string page_token;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;  // empty on the last page
+};
+
+// Where a page starts: the page size to read and the sequence number to read below (nullopt for
+// the first page).
+struct PageStart {
+  int size = kDefaultPageSize;
+  std::optional<int64_t> before_seq;
+};
+
+// INVALID_ARGUMENT for a negative size, a malformed token, or a token of another filter.
+absl::StatusOr<PageStart> StartPage(const PageRequest& request, absl::string_view filter_key);
+
+// The token of the page after the one that ended with sequence number `last_seq`.
+std::string NextPageToken(int64_t last_seq, absl::string_view filter_key);
+
+}  // namespace affsig::store
+
+#endif  // AFFSIG_SERVER_STORE_PAGE_TOKEN_H_

@@ -1,0 +1,88 @@
+#include "server/store/signature_store.h"
+
+#include <utility>
+
+namespace affsig::store {
+
+absl::StatusOr<std::unique_ptr<SignatureStore>> SignatureStore::Open(const std::string& path) {
+  auto db = Database::Open(path);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<SignatureStore>(new SignatureStore(*std::move(db)));
+}
+
+absl::Status SignatureStore::ReadEntries(StoredSignature& signature) {
+  auto select = db_->Prepare(
+      "SELECT idx, module, call, op, d, n, score, status, reason FROM signature_entries "
+      "WHERE job_id = ? ORDER BY idx");
+  if (!select.ok()) return select.status();
+  (*select)->Bind(1, signature.job.id);
+  while ((*select)->Step()) {
+    const Statement& row = **select;
+    SignatureEntry entry;
+    entry.index = row.Int(0);
+    entry.module = row.Text(1);
+    entry.call = row.Int(2);
+    entry.op = row.Text(3);
+    entry.d = row.Int(4);
+    entry.n = row.Int(5);
+    entry.score = row.IsNull(6) ? 0.0 : row.Double(6);
+    entry.status = ParseEntryStatus(row.Text(7)).value_or(EntryStatus::kFailed);
+    entry.reason = row.Text(8);
+    signature.entries.push_back(std::move(entry));
+  }
+  return (*select)->status();
+}
+
+absl::Status SignatureStore::ReadSummary(StoredSignature& signature) {
+  auto select = db_->Prepare(
+      "SELECT COUNT(*), COUNT(score), COALESCE(AVG(score), 0), COALESCE(MIN(score), 0), "
+      "COALESCE(MAX(score), 0) FROM signature_entries WHERE job_id = ?");
+  if (!select.ok()) return select.status();
+  (*select)->Bind(1, signature.job.id);
+  if (!(*select)->Step()) return (*select)->status();
+  SignatureSummary& summary = signature.summary;
+  summary.entries = (*select)->Int(0);
+  summary.scored = (*select)->Int(1);
+  summary.mean_score = (*select)->Double(2);
+  summary.min_score = (*select)->Double(3);
+  summary.max_score = (*select)->Double(4);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoredSignature> SignatureStore::Get(absl::string_view id) {
+  absl::MutexLock lock(&mutex_);
+  StoredSignature signature;
+  absl::Status status = db_->ReadTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    auto job = ReadJob(*db_, id);
+    if (!job.ok()) return job.status();
+    signature.job = *std::move(job);
+    if (absl::Status entries = ReadEntries(signature); !entries.ok()) return entries;
+    return ReadSummary(signature);
+  });
+  if (!status.ok()) return status;
+  return signature;
+}
+
+absl::StatusOr<Page<StoredSignature>> SignatureStore::List(JobFilter filter, bool with_entries,
+                                                           const PageRequest& page) {
+  filter.state = JobState::kSucceeded;
+  absl::MutexLock lock(&mutex_);
+  Page<StoredSignature> result;
+  absl::Status status = db_->ReadTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    auto jobs = ReadJobs(*db_, filter, page);
+    if (!jobs.ok()) return jobs.status();
+    result.next_page_token = std::move(jobs->next_page_token);
+    for (Job& job : jobs->items) {
+      StoredSignature& signature = result.items.emplace_back();
+      signature.job = std::move(job);
+      if (absl::Status summary = ReadSummary(signature); !summary.ok()) return summary;
+      if (!with_entries) continue;
+      if (absl::Status entries = ReadEntries(signature); !entries.ok()) return entries;
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+}  // namespace affsig::store

@@ -1,0 +1,120 @@
+#include "server/store/signature_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "server/store/job_queue.h"
+#include "tests/scratch_dir.h"
+
+namespace affsig::store {
+namespace {
+
+using ::testing::ElementsAre;
+
+class SignatureStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (testing::FreshScratchDir() / "affsig.db").string();
+    queue_ = *JobQueue::Open(path_);
+    store_ = *SignatureStore::Open(path_);
+  }
+
+  // Submits, runs and completes a job with entries of these scores (NaN: a non-finite entry).
+  std::string Succeeded(const std::string& name, const std::string& arch,
+                        const std::vector<double>& scores) {
+    JobSpec spec;
+    spec.name = name;
+    spec.model_sha256 = "model-" + arch;
+    spec.input_sha256 = "input";
+    spec.labels = {{"arch", arch}};
+    const std::string id = queue_->Submit(spec)->id;
+    EXPECT_EQ((*queue_->ClaimNext())->id, id);
+    Signature signature;
+    for (double score : scores) {
+      SignatureEntry entry;
+      entry.index = static_cast<int64_t>(signature.size());
+      entry.module = "act" + std::to_string(entry.index);
+      entry.op = "ReLU";
+      if (std::isnan(score)) {
+        entry.status = EntryStatus::kNonFinite;
+      } else {
+        entry.score = score;
+      }
+      signature.push_back(entry);
+    }
+    EXPECT_TRUE(queue_->Complete(id, signature).ok());
+    return id;
+  }
+
+  std::string path_;
+  std::unique_ptr<JobQueue> queue_;
+  std::unique_ptr<SignatureStore> store_;
+};
+
+TEST_F(SignatureStoreTest, GetsEntriesInOrderWithASummary) {
+  const std::string id = Succeeded("a", "resnet18", {0.5, std::nan(""), 0.9, 0.7});
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->job.id, id);
+  ASSERT_EQ(stored->entries.size(), 4u);
+  EXPECT_EQ(stored->entries[1].status, EntryStatus::kNonFinite);
+  EXPECT_EQ(stored->entries[3].module, "act3");
+  EXPECT_EQ(stored->summary.entries, 4);
+  EXPECT_EQ(stored->summary.scored, 3);
+  EXPECT_NEAR(stored->summary.mean_score, 0.7, 1e-12);
+  EXPECT_DOUBLE_EQ(stored->summary.min_score, 0.5);
+  EXPECT_DOUBLE_EQ(stored->summary.max_score, 0.9);
+  EXPECT_EQ(store_->Get("job-none").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(SignatureStoreTest, ListsOnlySucceededJobsByLabelModelAndTime) {
+  const std::string first = Succeeded("a", "resnet18", {0.5});
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int64_t between = NowMs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string second = Succeeded("b", "resnet18", {0.6, 0.8});
+  const std::string vgg = Succeeded("c", "vgg11", {0.9});
+  JobSpec queued;
+  queued.model_sha256 = "model-resnet18";
+  queued.labels = {{"arch", "resnet18"}};
+  ASSERT_TRUE(queue_->Submit(queued).ok());
+
+  JobFilter resnets;
+  resnets.labels = {{"arch", "resnet18"}};
+  auto listed = store_->List(resnets, /*with_entries=*/false, {});
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::vector<std::string> ids;
+  for (const StoredSignature& signature : listed->items) {
+    ids.push_back(signature.job.id);
+    EXPECT_TRUE(signature.entries.empty());
+  }
+  EXPECT_THAT(ids, ElementsAre(second, first));
+  EXPECT_NEAR(listed->items[0].summary.mean_score, 0.7, 1e-12);
+
+  resnets.created_after_ms = between;
+  auto recent = store_->List(resnets, /*with_entries=*/true, {});
+  ASSERT_EQ(recent->items.size(), 1u);
+  EXPECT_EQ(recent->items[0].job.id, second);
+  EXPECT_EQ(recent->items[0].entries.size(), 2u);
+
+  JobFilter before;
+  before.created_before_ms = between;
+  ASSERT_EQ(store_->List(before, false, {})->items.size(), 1u);
+  JobFilter by_model;
+  by_model.model_sha256 = "model-vgg11";
+  ASSERT_EQ(store_->List(by_model, false, {})->items.size(), 1u);
+  EXPECT_EQ(store_->List(by_model, false, {})->items[0].job.id, vgg);
+
+  auto page = store_->List({}, false, {2, ""});
+  ASSERT_EQ(page->items.size(), 2u);
+  auto rest = store_->List({}, false, {2, page->next_page_token});
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_EQ(rest->items.size(), 1u);
+  EXPECT_EQ(rest->items[0].job.id, first);
+  EXPECT_TRUE(rest->next_page_token.empty());
+}
+
+}  // namespace
+}  // namespace affsig::store
