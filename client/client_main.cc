@@ -1,17 +1,24 @@
 // affsig: the thin command-line client of affsig-server (gRPC only; no LibTorch).
 //
 //   affsig submit --model=FILE.pt --input=FILE.npy [--activations=modules|all] [--label=k=v ...]
-//                 [--name=NAME] [--priority=P] [--wait] [--format=table|json|csv]
-//   affsig status JOB [--format=...]      affsig result JOB [--wait] [--format=...]
-//   affsig cancel JOB
-// --server defaults to $AFFSIG_SERVER, else 127.0.0.1:50051.
-// Exit codes: 0 success; 1 the job failed, was cancelled or was not found; 2 usage error;
-// 3 server unreachable.
+//                 [--name=NAME] [--priority=P] [--wait]
+//   affsig status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB
+//   affsig list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE]
+//               [--limit=N]
+//   affsig models upload FILE... | models list [--limit=N]
+//   affsig info | health
+// Every command takes --server (default $AFFSIG_SERVER, else 127.0.0.1:50051) and
+// --format=table|json|csv. Progress goes to stderr, results to stdout.
+// Exit codes: 0 success; 1 the job failed, was cancelled or was not found; 2 usage error or a
+// request the server refused; 3 server unreachable.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -19,25 +26,47 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "client/output_format.h"
+#include "client/progress_display.h"
 #include "client/signature_client.h"
 #include "common/command_line.h"
-#include "common/signature.h"
 #include "common/signature_format.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
-ABSL_FLAG(std::string, model, "", "submit: TorchScript model file");
+ABSL_FLAG(std::string, format, "table", "table, json or csv");
+ABSL_FLAG(std::string, model, "",
+          "submit: TorchScript model file; list: only jobs of this model (sha256 or file)");
 ABSL_FLAG(std::string, input, "", "submit: .npy batch, samples first");
 ABSL_FLAG(std::string, activations, "modules", "submit: 'modules' (the paper's) or 'all'");
-ABSL_FLAG(std::string, name, "", "submit: a name for the job");
+ABSL_FLAG(std::string, name, "", "submit: a name for the job; list: only jobs of this name");
 ABSL_FLAG(int64_t, priority, 0, "submit: higher runs first");
-ABSL_FLAG(bool, wait, false, "submit, result: wait for the job to end");
-ABSL_FLAG(std::string, format, "table", "table, json or csv");
+ABSL_FLAG(bool, wait, false, "submit, result: wait for the job to end, progress on stderr");
+ABSL_FLAG(std::string, state, "",
+          "list: only jobs in this state (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)");
+ABSL_FLAG(int, limit, 50, "list, models list: at most this many rows, newest first (0: all)");
 
 namespace affsig::client {
 namespace {
 
+constexpr char kHelp[] =
+    "affsig COMMAND [flags]: signature jobs on an affsig-server.\n"
+    "  submit --model=FILE.pt --input=FILE.npy [--activations=modules|all] [--label=k=v ...]\n"
+    "         [--name=NAME] [--priority=P] [--wait]\n"
+    "  status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB\n"
+    "  list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE] [--limit=N]\n"
+    "  models upload FILE... | models list [--limit=N]\n"
+    "  info | health\n"
+    "Flags everywhere: --server=HOST:PORT (default $AFFSIG_SERVER, else 127.0.0.1:50051),\n"
+    "--format=table|json|csv. Exit codes: 0 ok; 1 job failed, cancelled or not found;\n"
+    "2 usage error or request refused; 3 server unreachable.";
+
 enum ExitCode { kOk = 0, kJobNotSucceeded = 1, kUsage = 2, kUnreachable = 3 };
+
+struct Invocation {
+  std::vector<std::string> args;    // after the command
+  std::vector<std::string> labels;  // every --label
+  OutputFormat format = OutputFormat::kTable;
+};
 
 int Report(const absl::Status& status) {
   std::cerr << "affsig: " << status.message();
@@ -45,8 +74,12 @@ int Report(const absl::Status& status) {
     std::cerr << " (is affsig-server running there? set --server or $AFFSIG_SERVER)\n";
     return kUnreachable;
   }
+  if (status.code() == absl::StatusCode::kNotFound) {
+    std::cerr << " (affsig list shows the jobs)\n";
+    return kJobNotSucceeded;
+  }
   std::cerr << "\n";
-  return status.code() == absl::StatusCode::kNotFound ? kJobNotSucceeded : kUsage;
+  return kUsage;
 }
 
 int Usage(const std::string& message) {
@@ -54,135 +87,208 @@ int Usage(const std::string& message) {
   return kUsage;
 }
 
-std::string StateName(v1::JobState state) { return v1::JobState_Name(state); }
-
-std::string JobJsonFields(const v1::Job& job) {
-  return absl::StrCat("\"job_id\": ", JsonQuote(job.job_id()),
-                      ", \"state\": ", JsonQuote(StateName(job.state())),
-                      ", \"name\": ", JsonQuote(job.name()), ", \"attempts\": ", job.attempts(),
-                      ", \"error\": ", JsonQuote(job.error()));
+bool IsSha256(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
-void PrintStatus(const v1::Job& job, OutputFormat format) {
-  if (format == OutputFormat::kJson) {
-    std::cout << "{" << JobJsonFields(job) << "}\n";
-  } else if (format == OutputFormat::kCsv) {
-    std::cout << "job_id,state,name,attempts,error\n"
-              << job.job_id() << "," << StateName(job.state()) << "," << job.name() << ","
-              << job.attempts() << "," << job.error() << "\n";
-  } else {
-    std::cout << job.job_id() << "  " << StateName(job.state())
-              << (job.error().empty() ? "" : "  " + job.error()) << "\n";
-  }
+// Fetches pages until `limit` rows (0: all); `fetch_page` sends the request and appends the rows,
+// returning how many and the next page's token. Returns whether rows were left over.
+template <typename Request, typename FetchPage>
+absl::StatusOr<bool> FetchRows(Request request, int limit, FetchPage fetch_page) {
+  int rows = 0;
+  do {
+    request.set_page_size(limit == 0 ? 1000 : std::min(1000, limit - rows));
+    absl::StatusOr<std::pair<int, std::string>> page = fetch_page(request);
+    if (!page.ok()) return page.status();
+    rows += page->first;
+    request.set_page_token(page->second);
+  } while (!request.page_token().empty() && (limit == 0 || rows < limit));
+  return !request.page_token().empty();
 }
 
-Signature FromProto(const v1::Signature& proto) {
-  Signature signature;
-  for (const v1::SignatureEntry& e : proto.entries()) {
-    SignatureEntry entry;
-    entry.index = e.index();
-    entry.module = e.module();
-    entry.call = e.call();
-    entry.op = e.op();
-    entry.d = e.d();
-    entry.n = e.n();
-    entry.score = e.has_score() ? e.score() : 0.0;
-    entry.status = ParseEntryStatus(e.status()).value_or(EntryStatus::kFailed);
-    entry.reason = e.reason();
-    signature.push_back(std::move(entry));
-  }
-  return signature;
+// Follows the job to its end with progress on stderr.
+absl::StatusOr<v1::Job> Follow(SignatureClient& client, const std::string& job_id) {
+  ProgressDisplay display(std::cerr, isatty(STDERR_FILENO));
+  auto job = client.Watch(job_id, [&](const v1::Job& update) { display.Update(update); });
+  display.Finish();
+  return job;
 }
 
-int PrintResult(SignatureClient& client, const v1::Job& job, OutputFormat format) {
-  auto signature = client.GetSignature(job.job_id());
+int PrintResult(SignatureClient& client, const std::string& job_id, OutputFormat format) {
+  auto signature = client.GetSignature(job_id);
   if (!signature.ok()) return Report(signature.status());
-  const Signature entries = FromProto(*signature);
-  if (format == OutputFormat::kJson) {
-    std::cout << "{" << JobJsonFields(signature->job())
-              << ", \"signature\": " << FormatSignatureJson(entries) << "}\n";
-  } else if (format == OutputFormat::kCsv) {
-    std::cout << FormatSignatureCsv(entries);
-  } else {
-    std::cerr << job.job_id() << "  " << StateName(signature->job().state()) << "\n";
-    std::cout << FormatSignatureTable(entries);
+  const v1::Job& job = signature->job();
+  if (job.state() == v1::SUCCEEDED || format == OutputFormat::kJson) {
+    std::cout << FormatResult(*signature, format);
   }
-  if (signature->job().state() != v1::SUCCEEDED) {
-    std::cerr << "affsig: job " << job.job_id() << " is " << StateName(signature->job().state())
-              << (signature->job().error().empty() ? "" : ": " + signature->job().error()) << "\n";
+  if (job.state() != v1::SUCCEEDED) {
+    std::cerr << "affsig: job " << job_id << " is " << v1::JobState_Name(job.state())
+              << (job.error().empty() ? "" : ": " + job.error()) << "\n";
     return kJobNotSucceeded;
   }
   return kOk;
 }
 
-absl::StatusOr<v1::Job> Wait(SignatureClient& client, const std::string& job_id) {
-  const bool terminal = isatty(STDERR_FILENO);
-  return client.WaitForEnd(job_id, [&](const v1::Job& job) {
-    std::cerr << (terminal ? "\r" : "") << "job " << job.job_id() << ": " << StateName(job.state())
-              << (terminal ? "    " : "\n");
-    if (terminal && job.state() != v1::QUEUED && job.state() != v1::RUNNING) std::cerr << "\n";
-  });
-}
-
-int Submit(SignatureClient& client, const std::vector<std::string>& labels, OutputFormat format) {
-  if (absl::GetFlag(FLAGS_model).empty() || absl::GetFlag(FLAGS_input).empty()) {
+int Submit(SignatureClient& client, const Invocation& call) {
+  const std::string model = absl::GetFlag(FLAGS_model);
+  const std::string input = absl::GetFlag(FLAGS_input);
+  if (model.empty() || input.empty()) {
     return Usage("submit needs --model=FILE.pt and --input=FILE.npy");
   }
-  v1::SubmitJobRequest request;
+  for (const std::string& file : {model, input}) {
+    if (!std::filesystem::is_regular_file(file)) return Usage(absl::StrCat("no file '", file, "'"));
+  }
   const std::string activations = absl::GetFlag(FLAGS_activations);
   if (activations != "modules" && activations != "all") {
     return Usage("--activations must be 'modules' or 'all'");
   }
+  v1::SubmitJobRequest request;
   request.set_activations(activations == "all" ? v1::ALL : v1::MODULES);
-  for (const std::string& label : labels) {
+  for (const std::string& label : call.labels) {
     const size_t equals = label.find('=');
     if (equals == std::string::npos || equals == 0) {
       return Usage(absl::StrCat("--label wants key=value, got '", label, "'"));
     }
     (*request.mutable_labels())[label.substr(0, equals)] = label.substr(equals + 1);
   }
-  auto model = client.UploadModel(absl::GetFlag(FLAGS_model));
-  if (!model.ok()) return Report(model.status());
-  auto input = client.UploadInput(absl::GetFlag(FLAGS_input));
-  if (!input.ok()) return Report(input.status());
-  request.set_model_sha256(model->sha256());
-  request.set_input_sha256(input->sha256());
+  auto model_blob = client.EnsureUploaded(model, BlobKind::kModel);
+  if (!model_blob.ok()) return Report(model_blob.status());
+  auto input_blob = client.EnsureUploaded(input, BlobKind::kInput);
+  if (!input_blob.ok()) return Report(input_blob.status());
+  request.set_model_sha256(model_blob->sha256);
+  request.set_input_sha256(input_blob->sha256);
   request.set_name(absl::GetFlag(FLAGS_name));
   request.set_priority(absl::GetFlag(FLAGS_priority));
   auto job = client.Submit(request);
   if (!job.ok()) return Report(job.status());
   if (!absl::GetFlag(FLAGS_wait)) {
-    if (format == OutputFormat::kJson) {
-      std::cout << "{" << JobJsonFields(*job) << "}\n";
-    }
+    if (call.format == OutputFormat::kJson) std::cout << JobJson(*job) << "\n";
     std::cout << job->job_id() << "\n";  // the last line: the job id
     return kOk;
   }
-  auto ended = Wait(client, job->job_id());
+  auto ended = Follow(client, job->job_id());
   if (!ended.ok()) return Report(ended.status());
-  return PrintResult(client, *ended, format);
+  return PrintResult(client, job->job_id(), call.format);
+}
+
+int List(SignatureClient& client, const Invocation& call) {
+  v1::ListJobsRequest request;
+  if (const std::string state = absl::GetFlag(FLAGS_state); !state.empty()) {
+    v1::JobState parsed;
+    if (!v1::JobState_Parse(state, &parsed) || parsed == v1::JOB_STATE_UNSPECIFIED) {
+      return Usage(
+          absl::StrCat("--state must be QUEUED, RUNNING, SUCCEEDED, FAILED or "
+                       "CANCELLED, got '",
+                       state, "'"));
+    }
+    request.set_state(parsed);
+  }
+  if (const std::string model = absl::GetFlag(FLAGS_model); !model.empty()) {
+    if (IsSha256(model)) {
+      request.set_model_sha256(model);
+    } else if (auto sha = FileSha256(model); sha.ok()) {
+      request.set_model_sha256(*sha);
+    } else {
+      return Usage(absl::StrCat("--model must be a sha256 or a model file, got '", model, "'"));
+    }
+  }
+  request.set_name(absl::GetFlag(FLAGS_name));
+  request.mutable_labels()->Add(call.labels.begin(), call.labels.end());
+  const int limit = absl::GetFlag(FLAGS_limit);
+  if (limit < 0) return Usage("--limit must not be negative");
+  std::vector<v1::Job> jobs;
+  auto more = FetchRows(
+      request, limit,
+      [&](const v1::ListJobsRequest& page_request) -> absl::StatusOr<std::pair<int, std::string>> {
+        auto page = client.ListJobs(page_request);
+        if (!page.ok()) return page.status();
+        jobs.insert(jobs.end(), page->jobs().begin(), page->jobs().end());
+        return std::make_pair(page->jobs_size(), page->next_page_token());
+      });
+  if (!more.ok()) return Report(more.status());
+  std::cout << FormatJobs(jobs, call.format);
+  if (*more) {
+    std::cerr << "affsig: more jobs than --limit=" << limit << " (--limit=0 lists all)\n";
+  }
+  return kOk;
+}
+
+int Models(SignatureClient& client, const Invocation& call) {
+  const std::string action = call.args.empty() ? "" : call.args[0];
+  if (action == "upload") {
+    if (call.args.size() < 2) return Usage("models upload needs one or more FILEs");
+    for (size_t i = 1; i < call.args.size(); ++i) {
+      auto blob = client.Upload(call.args[i], BlobKind::kModel);
+      if (!blob.ok()) return Report(blob.status());
+      std::cout << blob->sha256() << "  " << call.args[i]
+                << (blob->already_stored() ? "  (already on the server)" : "") << "\n";
+    }
+    return kOk;
+  }
+  if (action != "list" || call.args.size() != 1)
+    return Usage("use: models upload FILE... | models list");
+  const int limit = absl::GetFlag(FLAGS_limit);
+  if (limit < 0) return Usage("--limit must not be negative");
+  std::vector<v1::Blob> models;
+  auto more = FetchRows(v1::ListModelsRequest(), limit,
+                        [&](const v1::ListModelsRequest& page_request)
+                            -> absl::StatusOr<std::pair<int, std::string>> {
+                          auto page = client.ListModels(page_request);
+                          if (!page.ok()) return page.status();
+                          models.insert(models.end(), page->models().begin(), page->models().end());
+                          return std::make_pair(page->models_size(), page->next_page_token());
+                        });
+  if (!more.ok()) return Report(more.status());
+  std::cout << FormatModels(models, call.format);
+  return kOk;
+}
+
+int OnJob(SignatureClient& client, const std::string& command, const Invocation& call) {
+  if (call.args.size() != 1) return Usage(absl::StrCat(command, " needs one JOB id"));
+  const std::string& job_id = call.args[0];
+  if (command == "delete") {
+    if (absl::Status deleted = client.DeleteJob(job_id); !deleted.ok()) return Report(deleted);
+    std::cerr << "affsig: deleted " << job_id << "\n";
+    return kOk;
+  }
+  if (command == "result") {
+    if (absl::GetFlag(FLAGS_wait)) {
+      if (auto ended = Follow(client, job_id); !ended.ok()) return Report(ended.status());
+    }
+    return PrintResult(client, job_id, call.format);
+  }
+  absl::StatusOr<v1::Job> job = command == "cancel"  ? client.CancelJob(job_id)
+                                : command == "watch" ? Follow(client, job_id)
+                                                     : client.GetJob(job_id);
+  if (!job.ok()) return Report(job.status());
+  std::cout << FormatJob(*job, call.format);
+  if (command == "watch" && job->state() != v1::SUCCEEDED) return kJobNotSucceeded;
+  return kOk;
 }
 
 int Run(int argc, char** argv) {
   // --label may repeat; Abseil keeps only the last, so they are taken out first.
-  std::vector<std::string> labels;
+  Invocation call;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
     if (absl::StartsWith(argv[i], "--label=")) {
-      labels.emplace_back(argv[i] + 8);
+      call.labels.emplace_back(argv[i] + 8);
+    } else if (std::string(argv[i]) == "--label" && i + 1 < argc) {
+      call.labels.emplace_back(argv[++i]);
     } else {
       rest.push_back(argv[i]);
     }
   }
   DashesToUnderscoresInFlagNames(static_cast<int>(rest.size()), rest.data());
-  absl::SetProgramUsageMessage(
-      "affsig submit|status|result|cancel: signature jobs on an affsig-server");
+  absl::SetProgramUsageMessage(kHelp);
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(rest.size()), rest.data());
-  if (positional.size() < 2) return Usage("a command is needed: submit, status, result, cancel");
+  if (positional.size() < 2) return Usage("a command is needed");
   const std::string command = positional[1];
+  call.args.assign(positional.begin() + 2, positional.end());
   auto format = ParseOutputFormat(absl::GetFlag(FLAGS_format));
   if (!format.ok()) return Usage(std::string(format.status().message()));
+  call.format = *format;
   std::string server = absl::GetFlag(FLAGS_server);
   if (server.empty()) {
     const char* env = std::getenv("AFFSIG_SERVER");
@@ -190,26 +296,30 @@ int Run(int argc, char** argv) {
   }
   SignatureClient client(server);
 
-  if (command == "submit") return Submit(client, labels, *format);
-  if (command != "status" && command != "result" && command != "cancel") {
-    return Usage(absl::StrCat("unknown command '", command, "'"));
+  if (command == "submit") {
+    if (!call.args.empty()) return Usage("submit takes no positional arguments");
+    return Submit(client, call);
   }
-  if (positional.size() != 3) return Usage(absl::StrCat(command, " needs one JOB id"));
-  const std::string job_id = positional[2];
-  if (command == "cancel") {
-    auto job = client.CancelJob(job_id);
-    if (!job.ok()) return Report(job.status());
-    PrintStatus(*job, *format);
+  if (command == "list") return List(client, call);
+  if (command == "models") return Models(client, call);
+  if (command == "status" || command == "watch" || command == "result" || command == "cancel" ||
+      command == "delete") {
+    return OnJob(client, command, call);
+  }
+  if (!call.args.empty()) return Usage(absl::StrCat(command, " takes no arguments"));
+  if (command == "info") {
+    auto info = client.GetServerInfo();
+    if (!info.ok()) return Report(info.status());
+    std::cout << FormatServerInfo(*info, call.format);
     return kOk;
   }
-  auto job = command == "result" && absl::GetFlag(FLAGS_wait) ? Wait(client, job_id)
-                                                              : client.GetJob(job_id);
-  if (!job.ok()) return Report(job.status());
-  if (command == "status") {
-    PrintStatus(*job, *format);
-    return kOk;
+  if (command == "health") {
+    auto health = client.CheckHealth();
+    if (!health.ok()) return Report(health.status());
+    std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(*health) << "\n";
+    return *health == grpc::health::v1::HealthCheckResponse::SERVING ? kOk : kUnreachable;
   }
-  return PrintResult(client, *job, *format);
+  return Usage(absl::StrCat("unknown command '", command, "'"));
 }
 
 }  // namespace

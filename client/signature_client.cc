@@ -3,11 +3,14 @@
 #include <grpcpp/grpcpp.h>
 #include <openssl/evp.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace affsig::client {
 namespace {
@@ -37,23 +40,44 @@ absl::StatusOr<std::string> FileSha256(const std::string& path) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), length));
 }
 
-SignatureClient::SignatureClient(const std::string& address)
-    : stub_(v1::SignatureService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+bool IsFinal(v1::JobState state) {
+  return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
+}
 
-absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, Kind kind) {
+SignatureClient::SignatureClient(const std::string& address)
+    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+      stub_(v1::SignatureService::NewStub(channel_)),
+      health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> SignatureClient::Unary(Stub& stub,
+                                                UnaryMethod<Stub, Request, Response> method,
+                                                const Request& request) {
+  grpc::ClientContext context;
+  Response response;
+  if (absl::Status status = ToAbslStatus((stub.*method)(&context, request, &response));
+      !status.ok()) {
+    return status;
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, BlobKind kind) {
   auto sha = FileSha256(path);
   if (!sha.ok()) return sha.status();
   std::ifstream in(path, std::ios::binary);
   grpc::ClientContext context;
   v1::Blob blob;
-  auto writer = kind == Kind::kModel ? stub_->UploadModel(&context, &blob)
-                                     : stub_->UploadInput(&context, &blob);
+  auto writer = kind == BlobKind::kModel ? stub_->UploadModel(&context, &blob)
+                                         : stub_->UploadInput(&context, &blob);
   std::vector<char> buffer(kChunkBytes);
   bool first = true;
   while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0 || first) {
     v1::UploadChunk chunk;
-    if (first) chunk.set_sha256(*sha);
+    if (first) {
+      chunk.set_sha256(*sha);
+      chunk.set_name(std::filesystem::path(path).filename().string());
+    }
     chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
     first = false;
     if (!writer->Write(chunk)) break;  // the server ended the stream: Finish says why
@@ -66,63 +90,109 @@ absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, Kind k
   return blob;
 }
 
-absl::StatusOr<v1::Blob> SignatureClient::UploadModel(const std::string& path) {
-  return Upload(path, Kind::kModel);
+absl::StatusOr<EnsuredBlob> SignatureClient::EnsureUploaded(const std::string& path,
+                                                            BlobKind kind) {
+  auto sha = FileSha256(path);
+  if (!sha.ok()) return sha.status();
+  auto missing = FindMissingBlobs({*sha});
+  if (!missing.ok()) return missing.status();
+  if (missing->empty()) return EnsuredBlob{*sha, false};
+  auto blob = Upload(path, kind);
+  if (!blob.ok()) return blob.status();
+  return EnsuredBlob{blob->sha256(), true};
 }
 
-absl::StatusOr<v1::Blob> SignatureClient::UploadInput(const std::string& path) {
-  return Upload(path, Kind::kInput);
+absl::StatusOr<std::vector<std::string>> SignatureClient::FindMissingBlobs(
+    const std::vector<std::string>& sha256s) {
+  v1::FindMissingBlobsRequest request;
+  request.mutable_sha256()->Add(sha256s.begin(), sha256s.end());
+  auto response = Unary(*stub_, &v1::SignatureService::Stub::FindMissingBlobs, request);
+  if (!response.ok()) return response.status();
+  return std::vector<std::string>(response->missing_sha256().begin(),
+                                  response->missing_sha256().end());
 }
 
-template <typename Request, typename Response>
-absl::StatusOr<Response> SignatureClient::Unary(UnaryMethod<Request, Response> method,
-                                                const Request& request) {
-  grpc::ClientContext context;
-  Response response;
-  if (absl::Status status = ToAbslStatus((stub_.get()->*method)(&context, request, &response));
-      !status.ok()) {
-    return status;
-  }
-  return response;
+absl::StatusOr<v1::ListModelsResponse> SignatureClient::ListModels(
+    const v1::ListModelsRequest& request) {
+  return Unary(*stub_, &v1::SignatureService::Stub::ListModels, request);
 }
 
 absl::StatusOr<v1::Job> SignatureClient::Submit(const v1::SubmitJobRequest& request) {
-  return Unary<v1::SubmitJobRequest, v1::Job>(&v1::SignatureService::Stub::SubmitJob, request);
+  return Unary(*stub_, &v1::SignatureService::Stub::SubmitJob, request);
 }
 
 absl::StatusOr<v1::Job> SignatureClient::GetJob(const std::string& job_id) {
   v1::GetJobRequest request;
   request.set_job_id(job_id);
-  return Unary<v1::GetJobRequest, v1::Job>(&v1::SignatureService::Stub::GetJob, request);
+  return Unary(*stub_, &v1::SignatureService::Stub::GetJob, request);
+}
+
+absl::StatusOr<v1::ListJobsResponse> SignatureClient::ListJobs(const v1::ListJobsRequest& request) {
+  return Unary(*stub_, &v1::SignatureService::Stub::ListJobs, request);
 }
 
 absl::StatusOr<v1::Job> SignatureClient::CancelJob(const std::string& job_id) {
   v1::CancelJobRequest request;
   request.set_job_id(job_id);
-  return Unary<v1::CancelJobRequest, v1::Job>(&v1::SignatureService::Stub::CancelJob, request);
+  return Unary(*stub_, &v1::SignatureService::Stub::CancelJob, request);
+}
+
+absl::Status SignatureClient::DeleteJob(const std::string& job_id) {
+  v1::DeleteJobRequest request;
+  request.set_job_id(job_id);
+  return Unary(*stub_, &v1::SignatureService::Stub::DeleteJob, request).status();
+}
+
+absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
+                                               const std::function<void(const v1::Job&)>& on_update,
+                                               absl::Duration reconnect_for) {
+  std::optional<v1::Job> last;
+  absl::Time give_up = absl::InfiniteFuture();
+  while (true) {
+    grpc::ClientContext context;
+    v1::WatchJobRequest request;
+    request.set_job_id(job_id);
+    auto reader = stub_->WatchJob(&context, request);
+    v1::Job job;
+    while (reader->Read(&job)) {
+      give_up = absl::InfiniteFuture();
+      if (on_update) on_update(job);
+      last = job;
+    }
+    absl::Status status = ToAbslStatus(reader->Finish());
+    if (status.ok() && last && IsFinal(last->state())) return *last;
+    // A server that stops or restarts during the watch: wait for it, then watch again.
+    const bool reconnect = status.code() == absl::StatusCode::kUnavailable && last.has_value();
+    if (!reconnect) {
+      return status.ok() ? absl::InternalError("the watch ended before the job did") : status;
+    }
+    if (give_up == absl::InfiniteFuture()) give_up = absl::Now() + reconnect_for;
+    if (absl::Now() > give_up) return status;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
 }
 
 absl::StatusOr<v1::Signature> SignatureClient::GetSignature(const std::string& job_id) {
   v1::GetSignatureRequest request;
   request.set_job_id(job_id);
-  return Unary<v1::GetSignatureRequest, v1::Signature>(&v1::SignatureService::Stub::GetSignature,
-                                                       request);
+  return Unary(*stub_, &v1::SignatureService::Stub::GetSignature, request);
 }
 
-absl::StatusOr<v1::Job> SignatureClient::WaitForEnd(
-    const std::string& job_id, const std::function<void(const v1::Job&)>& on_update,
-    absl::Duration poll) {
-  v1::JobState last = v1::JOB_STATE_UNSPECIFIED;
-  while (true) {
-    auto job = GetJob(job_id);
-    if (!job.ok()) return job.status();
-    if (job->state() != last) {
-      last = job->state();
-      if (on_update) on_update(*job);
-    }
-    if (job->state() != v1::QUEUED && job->state() != v1::RUNNING) return job;
-    absl::SleepFor(poll);
-  }
+absl::StatusOr<v1::ListSignaturesResponse> SignatureClient::ListSignatures(
+    const v1::ListSignaturesRequest& request) {
+  return Unary(*stub_, &v1::SignatureService::Stub::ListSignatures, request);
+}
+
+absl::StatusOr<v1::ServerInfo> SignatureClient::GetServerInfo() {
+  return Unary(*stub_, &v1::SignatureService::Stub::GetServerInfo, v1::GetServerInfoRequest());
+}
+
+absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>
+SignatureClient::CheckHealth() {
+  auto response = Unary(*health_, &grpc::health::v1::Health::Stub::Check,
+                        grpc::health::v1::HealthCheckRequest());
+  if (!response.ok()) return response.status();
+  return response->status();
 }
 
 }  // namespace affsig::client

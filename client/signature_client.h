@@ -1,50 +1,78 @@
-// The client side of affsig.v1.SignatureService: uploads, jobs, signatures. grpc::Status is
-// turned into absl::Status here, once; UNAVAILABLE means the server could not be reached.
+// The client side of affsig.v1.SignatureService and of the standard health service: uploads,
+// jobs, progress, signatures, server state. grpc::Status is turned into absl::Status here, once;
+// UNAVAILABLE means the server could not be reached.
 #ifndef AFFSIG_CLIENT_SIGNATURE_CLIENT_H_
 #define AFFSIG_CLIENT_SIGNATURE_CLIENT_H_
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "affsig/v1/signature_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace affsig::client {
+
+enum class BlobKind { kModel, kInput };
+
+struct EnsuredBlob {
+  std::string sha256;
+  bool uploaded = false;  // false: the server had the bytes already
+};
 
 class SignatureClient {
  public:
   explicit SignatureClient(const std::string& address);
 
-  // Streams a file in 1 MiB chunks, announcing its sha256; returns what the server stored.
-  absl::StatusOr<v1::Blob> UploadModel(const std::string& path);
-  absl::StatusOr<v1::Blob> UploadInput(const std::string& path);
+  // Streams a file in 1 MiB chunks, announcing its sha256 and name; returns what the server
+  // stored.
+  absl::StatusOr<v1::Blob> Upload(const std::string& path, BlobKind kind);
+  // Uploads the file only when the server lacks its bytes.
+  absl::StatusOr<EnsuredBlob> EnsureUploaded(const std::string& path, BlobKind kind);
+  absl::StatusOr<std::vector<std::string>> FindMissingBlobs(
+      const std::vector<std::string>& sha256s);
+  absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request);
+
   absl::StatusOr<v1::Job> Submit(const v1::SubmitJobRequest& request);
   absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
+  absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::Job> CancelJob(const std::string& job_id);
+  absl::Status DeleteJob(const std::string& job_id);
+  // Follows the job until it ends; `on_update` sees it now and at every change of state or
+  // progress. A server that restarts meanwhile is waited for (up to `reconnect_for`) and the
+  // watch goes on.
+  absl::StatusOr<v1::Job> Watch(const std::string& job_id,
+                                const std::function<void(const v1::Job&)>& on_update,
+                                absl::Duration reconnect_for = absl::Seconds(60));
+
   absl::StatusOr<v1::Signature> GetSignature(const std::string& job_id);
-  // Polls until the job ends; `on_update` sees every state change.
-  absl::StatusOr<v1::Job> WaitForEnd(const std::string& job_id,
-                                     const std::function<void(const v1::Job&)>& on_update,
-                                     absl::Duration poll = absl::Milliseconds(250));
+  absl::StatusOr<v1::ListSignaturesResponse> ListSignatures(
+      const v1::ListSignaturesRequest& request);
+  absl::StatusOr<v1::ServerInfo> GetServerInfo();
+  // The standard health check of the whole server.
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth();
 
  private:
-  template <typename Request, typename Response>
-  using UnaryMethod = grpc::Status (v1::SignatureService::Stub::*)(grpc::ClientContext*,
-                                                                   const Request&, Response*);
+  template <typename Stub, typename Request, typename Response>
+  using UnaryMethod = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
   // One unary call: a fresh context, the status converted.
-  template <typename Request, typename Response>
-  absl::StatusOr<Response> Unary(UnaryMethod<Request, Response> method, const Request& request);
+  template <typename Stub, typename Request, typename Response>
+  static absl::StatusOr<Response> Unary(Stub& stub, UnaryMethod<Stub, Request, Response> method,
+                                        const Request& request);
 
-  enum class Kind { kModel, kInput };
-  absl::StatusOr<v1::Blob> Upload(const std::string& path, Kind kind);
-
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SignatureService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
 // The sha256 of a file, lower-case hex.
 absl::StatusOr<std::string> FileSha256(const std::string& path);
+
+// True for a job that has ended (SUCCEEDED, FAILED or CANCELLED).
+bool IsFinal(v1::JobState state);
 
 }  // namespace affsig::client
 

@@ -1,29 +1,18 @@
 #include "common/signature_format.h"
 
-#include <algorithm>
-#include <array>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/table_format.h"
 
 namespace affsig {
 namespace {
 
 std::string ScoreText(const SignatureEntry& entry) {
   return entry.status == EntryStatus::kOk ? absl::StrFormat("%.6f", entry.score) : "-";
-}
-
-std::string CsvField(absl::string_view field) {
-  if (field.find_first_of(",\"\n\r") == absl::string_view::npos) return std::string(field);
-  std::string quoted = "\"";
-  for (char c : field) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
 }
 
 }  // namespace
@@ -67,36 +56,17 @@ std::string JsonQuote(absl::string_view text) {
 }
 
 std::string FormatSignatureTable(const Signature& signature) {
-  std::vector<std::array<std::string, 8>> rows;
-  rows.push_back({"index", "module", "call", "op", "n", "d", "score", "status"});
+  TextTable table;
+  table.header = {"index", "module", "call", "op", "n", "d", "score", "status"};
+  table.right_aligned = {true, false, true, false, true, true, true, false};
   for (const SignatureEntry& e : signature) {
     std::string status(EntryStatusName(e.status));
     if (!e.reason.empty()) absl::StrAppend(&status, ": ", e.reason);
-    rows.push_back({absl::StrCat(e.index), e.module.empty() ? "(model)" : e.module,
-                    absl::StrCat(e.call), e.op, absl::StrCat(e.n), absl::StrCat(e.d), ScoreText(e),
-                    status});
+    table.rows.push_back({absl::StrCat(e.index), e.module.empty() ? "(model)" : e.module,
+                          absl::StrCat(e.call), e.op, absl::StrCat(e.n), absl::StrCat(e.d),
+                          ScoreText(e), status});
   }
-  std::array<size_t, 8> widths{};
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      // Numbers right-aligned, text left-aligned; the last column is not padded.
-      const bool numeric = c == 0 || c == 2 || c == 4 || c == 5 || c == 6;
-      const std::string pad(widths[c] - row[c].size(), ' ');
-      if (c == row.size() - 1) {
-        line += row[c];
-      } else {
-        line += numeric ? pad + row[c] : row[c] + pad;
-        line += "  ";
-      }
-    }
-    out += line + "\n";
-  }
-  return out;
+  return RenderAligned(table);
 }
 
 std::string FormatSignatureJson(const Signature& signature) {
@@ -114,14 +84,15 @@ std::string FormatSignatureJson(const Signature& signature) {
 }
 
 std::string FormatSignatureCsv(const Signature& signature) {
-  std::string out = "index,module,call,op,n,d,score,status,reason\n";
+  TextTable table;
+  table.header = {"index", "module", "call", "op", "n", "d", "score", "status", "reason"};
   for (const SignatureEntry& e : signature) {
-    absl::StrAppend(&out, e.index, ",", CsvField(e.module), ",", e.call, ",", CsvField(e.op), ",",
-                    e.n, ",", e.d, ",",
-                    e.status == EntryStatus::kOk ? absl::StrFormat("%.17g", e.score) : "", ",",
-                    EntryStatusName(e.status), ",", CsvField(e.reason), "\n");
+    table.rows.push_back({absl::StrCat(e.index), e.module, absl::StrCat(e.call), e.op,
+                          absl::StrCat(e.n), absl::StrCat(e.d),
+                          e.status == EntryStatus::kOk ? absl::StrFormat("%.17g", e.score) : "",
+                          std::string(EntryStatusName(e.status)), e.reason});
   }
-  return out;
+  return RenderCsv(table);
 }
 
 std::string FormatSignature(const Signature& signature, OutputFormat format) {

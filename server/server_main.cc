@@ -120,7 +120,9 @@ int main(int argc, char** argv) {
   affsig::LogLine(absl::StrCat("signal ", signal_number, ": stopping; running jobs finish first"));
   server->GetHealthCheckService()->SetServingStatus(false);
   (*core)->Close();  // watchers end now rather than at the shutdown deadline
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // Calls in flight get a second to finish. The deadline also bounds the wait for idle client
+  // connections, which gRPC keeps open until the client closes them after the GOAWAY.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   pool.Stop();
   affsig::LogLine("stopped");
   return 0;

@@ -42,6 +42,8 @@ std::string SharedGoldenDir() { return EnvOr("AFFSIG_GOLDEN_DIR", AFFSIG_SHARED_
 
 std::string CommittedFixtureDir() { return AFFSIG_SOURCE_DIR "/tests/fixtures/golden"; }
 
+std::string ServiceFixtureDir() { return AFFSIG_SOURCE_DIR "/tests/fixtures/service"; }
+
 std::string GeneratedFixtureDir() { return EnvOr("AFFSIG_FIXTURE_DIR", AFFSIG_FIXTURE_DIR); }
 
 std::string ZooFixtureDir() { return EnvOr("AFFSIG_ZOO_DIR", AFFSIG_ZOO_DIR); }

@@ -103,10 +103,11 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::
   if (!device.ok()) return device.status();
   std::error_code error_code;
   if (!std::filesystem::is_regular_file(path, error_code)) {
-    return absl::NotFoundError(absl::StrCat("model file '", path, "' does not exist"));
+    return absl::NotFoundError(absl::StrCat("'", path, "' does not exist"));
   }
   if (std::filesystem::file_size(path, error_code) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("model file '", path, "' is empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is empty: not a TorchScript model"));
   }
   if (options.intra_op_threads > 0) at::set_num_threads(options.intra_op_threads);
   at::globalContext().setAllowTF32CuDNN(options.allow_tf32);

@@ -13,6 +13,8 @@
 
 namespace affsig::testing {
 
+std::string ServerBinary() { return AFFSIG_SERVER_BINARY; }
+
 absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& flags) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");

@@ -11,6 +11,9 @@
 
 namespace affsig::testing {
 
+// The affsig-server binary of this build.
+std::string ServerBinary();
+
 class ServerProcess {
  public:
   // Starts the server with --listen=127.0.0.1:0 and `flags`, and waits for its address line.

@@ -1,186 +1,488 @@
-// The real affsig-server on 127.0.0.1, driven through the generated gRPC stub.
+// The real affsig-server on 127.0.0.1 with a kernel-picked port, driven through the client
+// library (client/signature_client): jobs, progress, listings, cancellation, bad input, many
+// clients at once, crashes and restarts.
 #include <gmock/gmock.h>
-#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
-#include "affsig/v1/signature_service.grpc.pb.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/signature_client.h"
+#include "common/npy.h"
+#include "server/store/database.h"
 #include "tests/api/server_process.h"
 #include "tests/golden_cases.h"
 #include "tests/scratch_dir.h"
+#include "tests/subprocess.h"
 
 namespace affsig::api {
 namespace {
 
+using client::BlobKind;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
+using ::testing::Not;
 
 class SignatureServiceTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    auto golden = testing::ReadGoldenSet(testing::CommittedFixtureDir());
+    ASSERT_TRUE(golden.ok()) << golden.status();
+    for (const testing::GoldenModel& model : golden->models) {
+      if (model.name == "mlp_mixed/modules") mlp_ = new testing::GoldenModel(model);
+    }
+    ASSERT_NE(mlp_, nullptr);
+  }
+  static void TearDownTestSuite() {
+    delete mlp_;
+    mlp_ = nullptr;
+  }
+
   void SetUp() override {
     dir_ = testing::FreshScratchDir();
+    db_path_ = (dir_ / "affsig.db").string();
     StartServer();
   }
 
   void StartServer() {
-    auto server = testing::ServerProcess::Start({"--db=" + (dir_ / "affsig.db").string(),
-                                                 "--data-dir=" + (dir_ / "data").string(),
-                                                 "--devices=cpu", "--max-upload-mb=1"});
+    auto server =
+        testing::ServerProcess::Start({"--db=" + db_path_, "--data-dir=" + (dir_ / "data").string(),
+                                       "--devices=cpu", "--max-upload-mb=1"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_.emplace(*std::move(server));
-    stub_ = v1::SignatureService::NewStub(
-        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+    client_ = std::make_unique<client::SignatureClient>(server_->address());
   }
 
-  grpc::Status Upload(const std::string& bytes, v1::Blob* blob, const std::string& sha = "",
-                      size_t chunk_size = 1000) {
-    grpc::ClientContext context;
-    auto writer = stub_->UploadModel(&context, blob);
-    for (size_t at = 0; at < bytes.size() || at == 0; at += chunk_size) {
-      v1::UploadChunk chunk;
-      if (at == 0) chunk.set_sha256(sha);
-      chunk.set_data(bytes.substr(at, chunk_size));
-      if (!writer->Write(chunk)) break;
-      if (bytes.empty()) break;
+  // An input of `rows` samples of the deep loop model (128 features), written by the test.
+  std::string DeepInput(int64_t rows, float fill = 0.0f) {
+    NpyArray array;
+    array.dtype = NpyDtype::kFloat32;
+    array.shape = {rows, 128};
+    std::vector<float> values(static_cast<size_t>(rows) * 128);
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = fill != 0.0f ? fill : static_cast<float>((i * 7919 % 1000) / 500.0 - 1.0);
     }
-    writer->WritesDone();
-    return writer->Finish();
+    array.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+    const std::string path = (dir_ / absl::StrCat("deep_", rows, "_", fill, ".npy")).string();
+    EXPECT_TRUE(WriteNpyFile(path, array).ok());
+    return path;
+  }
+  std::string DeepModel() const { return testing::ServiceFixtureDir() + "/deep_loop.pt"; }
+
+  std::string WriteFile(const std::string& name, const std::string& bytes) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  absl::StatusOr<v1::Job> Submit(client::SignatureClient& client, const std::string& model,
+                                 const std::string& input,
+                                 std::map<std::string, std::string> labels = {}) {
+    auto model_blob = client.EnsureUploaded(model, BlobKind::kModel);
+    if (!model_blob.ok()) return model_blob.status();
+    auto input_blob = client.EnsureUploaded(input, BlobKind::kInput);
+    if (!input_blob.ok()) return input_blob.status();
+    v1::SubmitJobRequest request;
+    request.set_model_sha256(model_blob->sha256);
+    request.set_input_sha256(input_blob->sha256);
+    request.mutable_labels()->insert(labels.begin(), labels.end());
+    return client.Submit(request);
+  }
+  std::string SubmitOrDie(const std::string& model, const std::string& input,
+                          std::map<std::string, std::string> labels = {}) {
+    auto job = Submit(*client_, model, input, std::move(labels));
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? job->job_id() : "";
+  }
+  std::string SubmitMlp(std::map<std::string, std::string> labels = {}) {
+    return SubmitOrDie(mlp_->model_path, mlp_->input_path, std::move(labels));
   }
 
   v1::Job WaitForEnd(const std::string& job_id) {
-    v1::Job job;
-    for (int i = 0; i < 600; ++i) {
-      grpc::ClientContext context;
-      v1::GetJobRequest request;
-      request.set_job_id(job_id);
-      EXPECT_TRUE(stub_->GetJob(&context, request, &job).ok());
-      if (job.state() != v1::QUEUED && job.state() != v1::RUNNING) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return job;
+    auto job = client_->Watch(job_id, nullptr);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? *job : v1::Job();
   }
 
+  // Polls until the job runs and has scored at least `done` activations.
+  void WaitUntilScored(const std::string& job_id, int64_t done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(120);
+    while (absl::Now() < deadline) {
+      auto job = client_->GetJob(job_id);
+      ASSERT_TRUE(job.ok()) << job.status();
+      ASSERT_FALSE(client::IsFinal(job->state())) << "ended before it was seen running";
+      if (job->state() == v1::RUNNING && job->progress().done() >= done) return;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    FAIL() << "job " << job_id << " never scored " << done << " activations";
+  }
+
+  static void ExpectMlpSignature(const v1::Signature& signature) {
+    const auto& expected = mlp_->signature;
+    ASSERT_EQ(signature.entries_size(), static_cast<int>(expected.size()));
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const v1::SignatureEntry& entry = signature.entries(static_cast<int>(i));
+      EXPECT_EQ(entry.index(), static_cast<int64_t>(i));
+      EXPECT_EQ(entry.module(), expected[i].module);
+      EXPECT_EQ(entry.op(), expected[i].op);
+      EXPECT_EQ(entry.status(), expected[i].status);
+      if (expected[i].status == "ok") EXPECT_NEAR(entry.score(), expected[i].score, 1e-3);
+    }
+  }
+
+  static testing::GoldenModel* mlp_;
   std::filesystem::path dir_;
+  std::string db_path_;
   std::optional<testing::ServerProcess> server_;
-  std::unique_ptr<v1::SignatureService::Stub> stub_;
+  std::unique_ptr<client::SignatureClient> client_;
 };
 
-TEST_F(SignatureServiceTest, TheClientUploadsSubmitsAndFetchesTheGoldenSignature) {
-  client::SignatureClient client(server_->address());
-  const std::string golden_dir = testing::SharedGoldenDir();
-  auto model = client.UploadModel(golden_dir + "/visible_net.pt");
-  auto input = client.UploadInput(golden_dir + "/visible_net.input.npy");
-  ASSERT_TRUE(model.ok() && input.ok()) << model.status() << input.status();
-  auto again = client.UploadModel(golden_dir + "/visible_net.pt");
+testing::GoldenModel* SignatureServiceTest::mlp_ = nullptr;
+
+TEST_F(SignatureServiceTest, UploadsOnceWatchesProgressAndServesTheGoldenSignature) {
+  auto model = client_->EnsureUploaded(mlp_->model_path, BlobKind::kModel);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE(model->uploaded);
+  EXPECT_EQ(model->sha256, *client::FileSha256(mlp_->model_path));
+  auto again = client_->EnsureUploaded(mlp_->model_path, BlobKind::kModel);
   ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->already_stored());
-  EXPECT_EQ(again->sha256(), model->sha256());
-  EXPECT_EQ(model->sha256(), *client::FileSha256(golden_dir + "/visible_net.pt"));
+  EXPECT_FALSE(again->uploaded);  // the server has the bytes: nothing is sent
+  auto direct = client_->Upload(mlp_->model_path, BlobKind::kModel);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_TRUE(direct->already_stored());
 
-  v1::SubmitJobRequest submit;
-  submit.set_model_sha256(model->sha256());
-  submit.set_input_sha256(input->sha256());
-  submit.set_name("visible");
-  (*submit.mutable_labels())["arch"] = "visible_net";
-  auto job = client.Submit(submit);
-  ASSERT_TRUE(job.ok()) << job.status();
-  EXPECT_EQ(job->state(), v1::QUEUED);
-  EXPECT_EQ(job->labels().at("arch"), "visible_net");
-  std::vector<v1::JobState> seen;
-  auto ended =
-      client.WaitForEnd(job->job_id(), [&](const v1::Job& j) { seen.push_back(j.state()); });
+  const std::string id = SubmitMlp({{"arch", "mlp"}});
+  std::vector<v1::Job> updates;
+  auto ended = client_->Watch(id, [&](const v1::Job& job) { updates.push_back(job); });
   ASSERT_TRUE(ended.ok()) << ended.status();
-  EXPECT_EQ(ended->state(), v1::SUCCEEDED);
-  EXPECT_EQ(seen.back(), v1::SUCCEEDED);
-
-  auto signature = client.GetSignature(job->job_id());
+  EXPECT_EQ(ended->state(), v1::SUCCEEDED) << ended->error();
+  ASSERT_FALSE(updates.empty());
+  EXPECT_EQ(updates.back().state(), v1::SUCCEEDED);
+  bool saw_progress = false;
+  for (const v1::Job& update : updates) {
+    if (update.state() == v1::RUNNING && update.progress().total() > 0) {
+      saw_progress = true;
+      EXPECT_EQ(update.progress().total(), static_cast<int64_t>(mlp_->signature.size()));
+      EXPECT_EQ(update.device(), "cpu");
+    }
+  }
+  EXPECT_TRUE(saw_progress);
+  auto signature = client_->GetSignature(id);
   ASSERT_TRUE(signature.ok()) << signature.status();
-  auto golden = testing::ReadGoldenSet(golden_dir);
-  ASSERT_TRUE(golden.ok());
-  const auto& expected = golden->models.front().signature;
-  ASSERT_EQ(signature->entries_size(), static_cast<int>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(signature->entries(i).module(), expected[i].module);
-    EXPECT_EQ(signature->entries(i).op(), expected[i].op);
-    EXPECT_NEAR(signature->entries(i).score(), expected[i].score, 1e-3);
-  }
-  EXPECT_EQ(client.GetJob("job-unknown").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(signature->job().labels().at("arch"), "mlp");
+  ExpectMlpSignature(*signature);
+  EXPECT_EQ(signature->summary().entries(), static_cast<int64_t>(mlp_->signature.size()));
+
+  auto models = client_->ListModels({});
+  ASSERT_TRUE(models.ok()) << models.status();
+  ASSERT_EQ(models->models_size(), 1);
+  EXPECT_EQ(models->models(0).name(), "mlp_mixed.pt");
+  EXPECT_EQ(models->models(0).job_count(), 1);
+  EXPECT_EQ(models->models(0).size(),
+            static_cast<int64_t>(std::filesystem::file_size(mlp_->model_path)));
+
+  auto info = client_->GetServerInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_FALSE(info->version().empty());
+  ASSERT_EQ(info->workers_size(), 1);
+  EXPECT_EQ(info->workers(0).device(), "cpu");
+  EXPECT_EQ(info->queued_jobs(), 0);
+  EXPECT_EQ(info->max_upload_bytes(), 1 << 20);
+  EXPECT_EQ(*client_->CheckHealth(), grpc::health::v1::HealthCheckResponse::SERVING);
   EXPECT_EQ(server_->Stop(SIGTERM), 0);
 }
 
-TEST_F(SignatureServiceTest, BadRequestsGetClearErrorsAndTheServerKeepsRunning) {
-  v1::Blob blob;
-  grpc::Status corrupted = Upload("some bytes", &blob, std::string(64, 'b'));
-  EXPECT_EQ(corrupted.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(corrupted.error_message(), HasSubstr("upload corrupted"));
-  grpc::Status oversize = Upload(std::string(2 << 20, 'x'), &blob, "", 64 << 10);
-  EXPECT_EQ(oversize.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-
-  grpc::ClientContext get_context;
-  v1::GetJobRequest get;
-  get.set_job_id("job-does-not-exist");
-  v1::Job job;
-  grpc::Status unknown = stub_->GetJob(&get_context, get, &job);
-  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
-
-  grpc::ClientContext submit_context;
-  v1::SubmitJobRequest submit;
-  submit.set_model_sha256(std::string(64, 'c'));
-  submit.set_input_sha256(std::string(64, 'd'));
-  grpc::Status missing = stub_->SubmitJob(&submit_context, submit, &job);
-  EXPECT_EQ(missing.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(missing.error_message(), HasSubstr("upload it first"));
-
-  // A job whose model is not TorchScript fails; the server goes on.
-  v1::Blob not_model, input;
-  ASSERT_TRUE(Upload("definitely not a model", &not_model).ok());
-  ASSERT_TRUE(Upload(ReadFile(testing::SharedGoldenDir() + "/visible_net.input.npy"), &input).ok());
-  grpc::ClientContext bad_context;
-  submit.set_model_sha256(not_model.sha256());
-  submit.set_input_sha256(input.sha256());
-  ASSERT_TRUE(stub_->SubmitJob(&bad_context, submit, &job).ok());
-  const v1::Job failed = WaitForEnd(job.job_id());
-  EXPECT_EQ(failed.state(), v1::FAILED);
-  EXPECT_THAT(failed.error(), HasSubstr("not a loadable TorchScript model"));
-  EXPECT_EQ(server_->Stop(SIGTERM), 0);
-}
-
-TEST_F(SignatureServiceTest, AQueuedJobSurvivesAKilledServer) {
-  v1::Blob model, input;
-  ASSERT_TRUE(Upload(ReadFile(testing::SharedGoldenDir() + "/visible_net.pt"), &model).ok());
-  ASSERT_TRUE(Upload(ReadFile(testing::SharedGoldenDir() + "/visible_net.input.npy"), &input).ok());
+TEST_F(SignatureServiceTest, ListsJobsAndSignaturesByFilterInPages) {
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) {
-    grpc::ClientContext context;
-    v1::SubmitJobRequest submit;
-    submit.set_model_sha256(model.sha256());
-    submit.set_input_sha256(input.sha256());
-    v1::Job job;
-    ASSERT_TRUE(stub_->SubmitJob(&context, submit, &job).ok());
-    ids.push_back(job.job_id());
+  for (int i = 0; i < 5; ++i) {
+    ids.insert(ids.begin(), SubmitMlp({{"arch", i < 3 ? "mlp" : "other"},
+                                       {"seed", absl::StrCat(i)}}));  // newest first
   }
-  server_->Stop(SIGKILL);
+  for (const std::string& id : ids) EXPECT_EQ(WaitForEnd(id).state(), v1::SUCCEEDED);
+
+  v1::ListJobsRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> listed;
+  int pages = 0;
+  do {
+    auto page = client_->ListJobs(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const v1::Job& job : page->jobs()) listed.push_back(job.job_id());
+    request.set_page_token(page->next_page_token());
+    ++pages;
+  } while (!request.page_token().empty());
+  EXPECT_EQ(listed, ids);
+  EXPECT_EQ(pages, 3);
+
+  v1::ListJobsRequest filtered;
+  filtered.add_labels("arch=mlp");
+  filtered.set_state(v1::SUCCEEDED);
+  EXPECT_EQ(client_->ListJobs(filtered)->jobs_size(), 3);
+  filtered.set_state(v1::FAILED);
+  EXPECT_EQ(client_->ListJobs(filtered)->jobs_size(), 0);
+  v1::ListJobsRequest bad_token;
+  bad_token.set_page_token("not-a-token");
+  EXPECT_EQ(client_->ListJobs(bad_token).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::ListJobsRequest bad_label;
+  bad_label.add_labels("=x");
+  EXPECT_EQ(client_->ListJobs(bad_label).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::ListSignaturesRequest signatures;
+  signatures.add_labels("arch=other");
+  auto summaries = client_->ListSignatures(signatures);
+  ASSERT_TRUE(summaries.ok()) << summaries.status();
+  ASSERT_EQ(summaries->signatures_size(), 2);
+  EXPECT_EQ(summaries->signatures(0).job().job_id(), ids[0]);
+  EXPECT_EQ(summaries->signatures(0).entries_size(), 0);
+  EXPECT_EQ(summaries->signatures(0).summary().entries(),
+            static_cast<int64_t>(mlp_->signature.size()));
+  signatures.set_view(v1::FULL);
+  signatures.set_page_size(1);
+  auto full = client_->ListSignatures(signatures);
+  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_EQ(full->signatures_size(), 1);
+  ExpectMlpSignature(full->signatures(0));
+  EXPECT_FALSE(full->next_page_token().empty());
+  v1::ListSignaturesRequest future;
+  future.set_created_after_ms(absl::ToUnixMillis(absl::Now()) + 60000);
+  EXPECT_EQ(client_->ListSignatures(future)->signatures_size(), 0);
+}
+
+TEST_F(SignatureServiceTest, CancelEndsAQueuedJobAtOnceAndARunningOneAtItsNextActivation) {
+  const std::string running = SubmitOrDie(DeepModel(), DeepInput(512));
+  const std::string queued = SubmitMlp();
+  WaitUntilScored(running, 1);
+  EXPECT_EQ(client_->DeleteJob(running).code(), absl::StatusCode::kFailedPrecondition);
+
+  auto cancelled = client_->CancelJob(queued);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->state(), v1::CANCELLED);
+  auto asked = client_->CancelJob(running);
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  const v1::Job stopped = WaitForEnd(running);
+  EXPECT_EQ(stopped.state(), v1::CANCELLED);
+  EXPECT_EQ(client_->GetSignature(running)->entries_size(), 0);
+  EXPECT_EQ(client_->CancelJob(running).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(client_->DeleteJob(running).ok());
+  EXPECT_EQ(client_->GetJob(running).status().code(), absl::StatusCode::kNotFound);
+  auto info = client_->GetServerInfo();
+  EXPECT_EQ(info->workers(0).job_id(), "");
+  EXPECT_EQ(info->queued_jobs(), 0);
+}
+
+TEST_F(SignatureServiceTest, BadInputGetsAOneLineErrorAndTheServerGoesOn) {
+  const std::string good_input = DeepInput(16);
+  std::ifstream in(good_input, std::ios::binary);
+  const std::string good_bytes((std::istreambuf_iterator<char>(in)), {});
+  struct Case {
+    std::string name, model, input, error;
+  };
+  const std::vector<Case> failing = {
+      {"not TorchScript", WriteFile("text.pt", "definitely not a model"), good_input,
+       "not a loadable TorchScript model"},
+      {"empty model", WriteFile("empty.pt", ""), good_input, "is empty: not a TorchScript model"},
+      {"input not .npy", DeepModel(), WriteFile("text.npy", "hello"), "npy"},
+      {"truncated .npy", DeepModel(), WriteFile("cut.npy", good_bytes.substr(0, 300)), "npy"},
+      {"rejected shape", DeepModel(), mlp_->input_path, "forward failed"},
+  };
+  for (const Case& c : failing) {
+    auto job = Submit(*client_, c.model, c.input);
+    ASSERT_TRUE(job.ok()) << c.name << ": " << job.status();
+    const v1::Job ended = WaitForEnd(job->job_id());
+    EXPECT_EQ(ended.state(), v1::FAILED) << c.name;
+    EXPECT_THAT(ended.error(), HasSubstr(c.error)) << c.name;
+    EXPECT_THAT(ended.error(), Not(HasSubstr("\n"))) << c.name;
+    EXPECT_THAT(ended.error(), Not(HasSubstr((dir_ / "data").string()))) << c.name;
+  }
+
+  // Entries that cannot be scored keep their place with a status.
+  const std::string one_sample = SubmitOrDie(DeepModel(), DeepInput(1));
+  const std::string not_finite = SubmitOrDie(DeepModel(), DeepInput(8, std::nanf("")));
+  for (const auto& [id, status] :
+       {std::pair{one_sample, "too_few_samples"}, std::pair{not_finite, "non_finite"}}) {
+    EXPECT_EQ(WaitForEnd(id).state(), v1::SUCCEEDED);
+    auto signature = client_->GetSignature(id);
+    ASSERT_TRUE(signature.ok());
+    ASSERT_EQ(signature->entries_size(), 400);
+    EXPECT_EQ(signature->entries(0).status(), status);
+    EXPECT_FALSE(signature->entries(0).has_score());
+    EXPECT_EQ(signature->summary().scored(), 0);
+  }
+
+  // Unknown ids, malformed digests, missing blobs, oversize uploads.
+  for (auto code :
+       {client_->GetJob("job-none").status().code(), client_->CancelJob("job-none").status().code(),
+        client_->DeleteJob("job-none").code(), client_->GetSignature("job-none").status().code(),
+        client_->Watch("job-none", nullptr).status().code()}) {
+    EXPECT_EQ(code, absl::StatusCode::kNotFound);
+  }
+  EXPECT_EQ(client_->FindMissingBlobs({"../../etc/passwd"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::SubmitJobRequest missing;
+  missing.set_model_sha256(std::string(64, 'c'));
+  missing.set_input_sha256(std::string(64, 'd'));
+  auto refused = client_->Submit(missing);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("upload it first"));
+  auto oversize = client_->Upload(WriteFile("big.pt", std::string(2 << 20, 'x')), BlobKind::kModel);
+  EXPECT_EQ(oversize.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(oversize.status().message(), HasSubstr("limit"));
+
+  // Through all of it the server kept serving.
+  EXPECT_EQ(*client_->CheckHealth(), grpc::health::v1::HealthCheckResponse::SERVING);
+  const std::string good = SubmitMlp();
+  EXPECT_EQ(WaitForEnd(good).state(), v1::SUCCEEDED);
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);
+}
+
+TEST_F(SignatureServiceTest, EightClientsSubmittingTenJobsEachGetTheirOwnCorrectResults) {
+  constexpr int kClients = 8, kJobsEach = 10;
+  std::vector<std::vector<std::string>> ids(kClients);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      client::SignatureClient client(server_->address());
+      for (int j = 0; j < kJobsEach; ++j) {
+        auto job = Submit(client, mlp_->model_path, mlp_->input_path,
+                          {{"client", absl::StrCat(c)}, {"job", absl::StrCat(j)}});
+        if (!job.ok()) {
+          ++failures;
+          continue;
+        }
+        ids[c].push_back(job->job_id());
+      }
+      for (const std::string& id : ids[c]) {
+        auto ended = client.Watch(id, nullptr);
+        if (!ended.ok() || ended->state() != v1::SUCCEEDED) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures, 0);
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_EQ(ids[c].size(), static_cast<size_t>(kJobsEach));
+    for (int j = 0; j < kJobsEach; ++j) {
+      auto signature = client_->GetSignature(ids[c][j]);
+      ASSERT_TRUE(signature.ok()) << signature.status();
+      EXPECT_EQ(signature->job().labels().at("client"), absl::StrCat(c));
+      EXPECT_EQ(signature->job().labels().at("job"), absl::StrCat(j));
+      ExpectMlpSignature(*signature);
+    }
+  }
+  v1::ListJobsRequest all;
+  all.set_page_size(1000);
+  EXPECT_EQ(client_->ListJobs(all)->jobs_size(), kClients * kJobsEach);
+  EXPECT_EQ(client_->ListModels({})->models(0).job_count(), kClients * kJobsEach);
+}
+
+TEST_F(SignatureServiceTest, AServerKilledWhileAJobRunsLosesNothingAndRecordsNothingTwice) {
+  const std::string deep_input = DeepInput(256);
+  const std::string interrupted = SubmitOrDie(DeepModel(), deep_input);
+  const std::string queued = SubmitMlp();
+  WaitUntilScored(interrupted, 20);
+  EXPECT_EQ(server_->Stop(SIGKILL), 128 + SIGKILL);
+
   StartServer();
-  for (const std::string& id : ids) {
+  const std::string reference = SubmitOrDie(DeepModel(), deep_input);
+  for (const std::string& id : {interrupted, queued, reference}) {
     EXPECT_EQ(WaitForEnd(id).state(), v1::SUCCEEDED) << id;
-    grpc::ClientContext context;
-    v1::GetSignatureRequest request;
-    request.set_job_id(id);
-    v1::Signature signature;
-    ASSERT_TRUE(stub_->GetSignature(&context, request, &signature).ok());
-    EXPECT_EQ(signature.entries_size(), 3);  // stored once, whatever attempt finished it
   }
+  EXPECT_EQ(client_->GetJob(interrupted)->attempts(), 2);
+  EXPECT_EQ(client_->GetJob(queued)->attempts(), 1);
+  ExpectMlpSignature(*client_->GetSignature(queued));
+  // The rerun's entries, once each, equal an uninterrupted run's.
+  auto rerun = client_->GetSignature(interrupted);
+  auto clean = client_->GetSignature(reference);
+  ASSERT_TRUE(rerun.ok() && clean.ok());
+  ASSERT_EQ(rerun->entries_size(), 400);
+  ASSERT_EQ(clean->entries_size(), 400);
+  for (int i = 0; i < 400; ++i) {
+    EXPECT_EQ(rerun->entries(i).index(), i);
+    EXPECT_EQ(rerun->entries(i).call(), i);
+    EXPECT_DOUBLE_EQ(rerun->entries(i).score(), clean->entries(i).score());
+  }
+  auto db = store::Database::Open(db_path_);
+  ASSERT_TRUE(db.ok());
+  auto rows = (*db)->Prepare("SELECT COUNT(*) FROM signature_entries");
+  ASSERT_TRUE((*rows)->Step());
+  EXPECT_EQ((*rows)->Int(0), 800 + static_cast<int64_t>(mlp_->signature.size()));
+}
+
+TEST_F(SignatureServiceTest, SigtermLetsTheRunningJobFinishAndAWatcherFollowsItAcrossARestart) {
+  const std::string id = SubmitOrDie(DeepModel(), DeepInput(256));
+  WaitUntilScored(id, 1);
+  absl::StatusOr<v1::Job> watched = absl::UnknownError("not yet");
+  std::thread watcher([&] {
+    client::SignatureClient client(server_->address());
+    watched = client.Watch(id, nullptr);
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  const std::string address = server_->address();
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);  // returns once the running job has finished
+  auto restarted =
+      testing::ServerProcess::Start({"--listen=" + address, "--db=" + db_path_,
+                                     "--data-dir=" + (dir_ / "data").string(), "--devices=cpu"});
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  watcher.join();
+  ASSERT_TRUE(watched.ok()) << watched.status();
+  EXPECT_EQ(watched->state(), v1::SUCCEEDED);
+  EXPECT_EQ(watched->attempts(), 1);  // finished before the stop, not requeued
+  client::SignatureClient client(restarted->address());
+  EXPECT_EQ(client.GetSignature(id)->entries_size(), 400);
+}
+
+TEST_F(SignatureServiceTest, MigratesAnExistingDatabaseAndRefusesANewerOne) {
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);
+  const std::string old_path = (dir_ / "old.db").string();
+  {
+    // A database as the first schema left it, holding one finished job.
+    auto db = store::Database::Open(old_path, {store::BuiltInMigrations().front()});
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(
+        (*db)
+            ->Execute(absl::StrCat("INSERT INTO jobs (id, seq, name, model_sha256, input_sha256, "
+                                   "activations, state, attempts, created_at) VALUES "
+                                   "('job-old', 1, 'old', '",
+                                   std::string(64, 'a'), "', '", std::string(64, 'b'),
+                                   "', 'modules', 'SUCCEEDED', 1, 1000);"
+                                   "INSERT INTO job_labels VALUES ('job-old', 'arch', 'resnet18');"
+                                   "INSERT INTO signature_entries (job_id, idx, module, call, op, "
+                                   "d, n, score, status) VALUES "
+                                   "('job-old', 0, 'relu', 0, 'ReLU', 8, 4, 0.5, 'ok')"))
+            .ok());
+  }
+  auto server = testing::ServerProcess::Start(
+      {"--db=" + old_path, "--data-dir=" + (dir_ / "data").string(), "--devices=cpu"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  client::SignatureClient client(server->address());
+  v1::ListJobsRequest by_label;
+  by_label.add_labels("arch=resnet18");
+  auto jobs = client.ListJobs(by_label);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  ASSERT_EQ(jobs->jobs_size(), 1);
+  EXPECT_EQ(jobs->jobs(0).name(), "old");
+  EXPECT_DOUBLE_EQ(client.GetSignature("job-old")->entries(0).score(), 0.5);
+  auto models = client.ListModels({});
+  ASSERT_EQ(models->models_size(), 1);
+  EXPECT_EQ(models->models(0).sha256(), std::string(64, 'a'));
+  EXPECT_EQ(server->Stop(SIGTERM), 0);
+
+  {
+    auto db = store::Database::Open(old_path);
+    ASSERT_TRUE((*db)->Execute("PRAGMA user_version = 99").ok());
+  }
+  const testing::ProcessResult refused =
+      testing::RunProcess({testing::ServerBinary(), "--listen=127.0.0.1:0", "--db=" + old_path,
+                           "--data-dir=" + (dir_ / "data").string(), "--devices=cpu"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("schema version 99"));
+  EXPECT_THAT(refused.err, HasSubstr("newer affsig-server"));
+  EXPECT_EQ(refused.out, "");
 }
 
 }  // namespace

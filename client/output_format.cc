@@ -1,0 +1,220 @@
+#include "client/output_format.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/table_format.h"
+
+namespace affsig::client {
+namespace {
+
+std::string StateName(v1::JobState state) { return v1::JobState_Name(state); }
+
+// Local time to the second; "-" for a time that has not happened.
+std::string TimeText(int64_t unix_ms) {
+  if (unix_ms <= 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms),
+                          absl::LocalTimeZone());
+}
+
+std::string LabelsText(const v1::Job& job) {
+  std::vector<std::string> labels;
+  for (const auto& [key, value] : job.labels()) labels.push_back(absl::StrCat(key, "=", value));
+  std::sort(labels.begin(), labels.end());
+  return absl::StrJoin(labels, ",");
+}
+
+std::string ProgressText(const v1::Job& job) {
+  if (!job.has_progress() || job.progress().total() == 0) return "-";
+  return absl::StrCat(job.progress().done(), "/", job.progress().total());
+}
+
+std::string JsonObject(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::vector<std::string> parts;
+  for (const auto& [name, value] : fields)
+    parts.push_back(absl::StrCat(JsonQuote(name), ": ", value));
+  return absl::StrCat("{", absl::StrJoin(parts, ", "), "}");
+}
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  if (items.empty()) return "[]";
+  return absl::StrCat("[\n  ", absl::StrJoin(items, ",\n  "), "\n]");
+}
+
+std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& job) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  for (const auto& [key, value] : job.labels()) labels.emplace_back(key, JsonQuote(value));
+  std::sort(labels.begin(), labels.end());
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"job_id", JsonQuote(job.job_id())},
+      {"state", JsonQuote(StateName(job.state()))},
+      {"name", JsonQuote(job.name())},
+      {"model_sha256", JsonQuote(job.model_sha256())},
+      {"input_sha256", JsonQuote(job.input_sha256())},
+      {"activations", JsonQuote(job.activations() == v1::ALL ? "all" : "modules")},
+      {"labels", JsonObject(labels)},
+      {"priority", absl::StrCat(job.priority())},
+      {"attempts", absl::StrCat(job.attempts())},
+      {"error", JsonQuote(job.error())},
+      {"created_at_ms", absl::StrCat(job.created_at_ms())},
+      {"started_at_ms", absl::StrCat(job.started_at_ms())},
+      {"finished_at_ms", absl::StrCat(job.finished_at_ms())},
+  };
+  if (job.has_progress()) {
+    fields.emplace_back("progress",
+                        JsonObject({{"done", absl::StrCat(job.progress().done())},
+                                    {"total", absl::StrCat(job.progress().total())},
+                                    {"activation", JsonQuote(job.progress().activation())}}));
+    fields.emplace_back("device", JsonQuote(job.device()));
+  }
+  return fields;
+}
+
+TextTable JobsTable(const std::vector<v1::Job>& jobs) {
+  TextTable table;
+  table.header = {"job_id", "state", "progress", "created", "name", "labels"};
+  table.right_aligned = {false, false, true};
+  for (const v1::Job& job : jobs) {
+    table.rows.push_back({job.job_id(), StateName(job.state()), ProgressText(job),
+                          TimeText(job.created_at_ms()), job.name(), LabelsText(job)});
+  }
+  return table;
+}
+
+TextTable JobsCsv(const std::vector<v1::Job>& jobs) {
+  TextTable table;
+  table.header = {"job_id",         "state",    "name",     "model_sha256",
+                  "activations",    "priority", "attempts", "created_at_ms",
+                  "finished_at_ms", "labels",   "error"};
+  for (const v1::Job& job : jobs) {
+    table.rows.push_back({job.job_id(), StateName(job.state()), job.name(), job.model_sha256(),
+                          job.activations() == v1::ALL ? "all" : "modules",
+                          absl::StrCat(job.priority()), absl::StrCat(job.attempts()),
+                          absl::StrCat(job.created_at_ms()), absl::StrCat(job.finished_at_ms()),
+                          LabelsText(job), job.error()});
+  }
+  return table;
+}
+
+}  // namespace
+
+std::string JobJson(const v1::Job& job) { return JsonObject(JobJsonFields(job)); }
+
+std::string FormatJob(const v1::Job& job, OutputFormat format) {
+  if (format == OutputFormat::kJson) return JobJson(job) + "\n";
+  if (format == OutputFormat::kCsv) return RenderCsv(JobsCsv({job}));
+  TextTable table;
+  table.header = {"job_id", job.job_id()};
+  table.rows = {{"state", StateName(job.state())},
+                {"name", job.name()},
+                {"model", job.model_sha256()},
+                {"input", job.input_sha256()},
+                {"activations", job.activations() == v1::ALL ? "all" : "modules"},
+                {"labels", LabelsText(job)},
+                {"priority", absl::StrCat(job.priority())},
+                {"attempts", absl::StrCat(job.attempts())},
+                {"created", TimeText(job.created_at_ms())},
+                {"started", TimeText(job.started_at_ms())},
+                {"finished", TimeText(job.finished_at_ms())}};
+  if (job.has_progress()) {
+    table.rows.push_back(
+        {"progress", absl::StrCat(ProgressText(job), " ", job.progress().activation())});
+    table.rows.push_back({"device", job.device()});
+  }
+  if (!job.error().empty()) table.rows.push_back({"error", job.error()});
+  return RenderAligned(table);
+}
+
+std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    std::vector<std::string> objects;
+    for (const v1::Job& job : jobs) objects.push_back(JobJson(job));
+    return JsonArray(objects) + "\n";
+  }
+  if (format == OutputFormat::kCsv) return RenderCsv(JobsCsv(jobs));
+  return RenderAligned(JobsTable(jobs));
+}
+
+Signature EntriesFromProto(const v1::Signature& proto) {
+  Signature signature;
+  for (const v1::SignatureEntry& e : proto.entries()) {
+    SignatureEntry entry;
+    entry.index = e.index();
+    entry.module = e.module();
+    entry.call = e.call();
+    entry.op = e.op();
+    entry.d = e.d();
+    entry.n = e.n();
+    entry.score = e.has_score() ? e.score() : 0.0;
+    entry.status = ParseEntryStatus(e.status()).value_or(EntryStatus::kFailed);
+    entry.reason = e.reason();
+    signature.push_back(std::move(entry));
+  }
+  return signature;
+}
+
+std::string FormatResult(const v1::Signature& signature, OutputFormat format) {
+  const Signature entries = EntriesFromProto(signature);
+  if (format != OutputFormat::kJson) return FormatSignature(entries, format);
+  auto fields = JobJsonFields(signature.job());
+  fields.emplace_back("signature", FormatSignatureJson(entries));
+  return JsonObject(fields) + "\n";
+}
+
+std::string FormatModels(const std::vector<v1::Blob>& models, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    std::vector<std::string> objects;
+    for (const v1::Blob& model : models) {
+      objects.push_back(JsonObject({{"sha256", JsonQuote(model.sha256())},
+                                    {"size", absl::StrCat(model.size())},
+                                    {"name", JsonQuote(model.name())},
+                                    {"uploaded_at_ms", absl::StrCat(model.uploaded_at_ms())},
+                                    {"job_count", absl::StrCat(model.job_count())}}));
+    }
+    return JsonArray(objects) + "\n";
+  }
+  TextTable table;
+  table.header = {"sha256", "size", "jobs", "uploaded", "name"};
+  table.right_aligned = {false, true, true};
+  for (const v1::Blob& model : models) {
+    table.rows.push_back({model.sha256(), absl::StrCat(model.size()),
+                          absl::StrCat(model.job_count()),
+                          format == OutputFormat::kCsv ? absl::StrCat(model.uploaded_at_ms())
+                                                       : TimeText(model.uploaded_at_ms()),
+                          model.name()});
+  }
+  return format == OutputFormat::kCsv ? RenderCsv(table) : RenderAligned(table);
+}
+
+std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    std::vector<std::string> workers;
+    for (const v1::Worker& worker : info.workers()) {
+      workers.push_back(JsonObject(
+          {{"device", JsonQuote(worker.device())}, {"job_id", JsonQuote(worker.job_id())}}));
+    }
+    return JsonObject({{"version", JsonQuote(info.version())},
+                       {"workers", absl::StrCat("[", absl::StrJoin(workers, ", "), "]")},
+                       {"queued_jobs", absl::StrCat(info.queued_jobs())},
+                       {"running_jobs", absl::StrCat(info.running_jobs())},
+                       {"max_upload_bytes", absl::StrCat(info.max_upload_bytes())},
+                       {"started_at_ms", absl::StrCat(info.started_at_ms())}}) +
+           "\n";
+  }
+  TextTable table;
+  table.header = {"version", info.version()};
+  table.rows = {{"started", TimeText(info.started_at_ms())},
+                {"queued jobs", absl::StrCat(info.queued_jobs())},
+                {"running jobs", absl::StrCat(info.running_jobs())},
+                {"max upload", absl::StrCat(info.max_upload_bytes() >> 20, " MiB")}};
+  for (const v1::Worker& worker : info.workers()) {
+    table.rows.push_back({absl::StrCat("worker ", worker.device()),
+                          worker.job_id().empty() ? "idle" : worker.job_id()});
+  }
+  return format == OutputFormat::kCsv ? RenderCsv(table) : RenderAligned(table);
+}
+
+}  // namespace affsig::client
