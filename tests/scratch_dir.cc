@@ -5,9 +5,13 @@
 namespace affsig::testing {
 
 std::filesystem::path FreshScratchDir() {
-  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
-                                    (std::string(test->test_suite_name()) + "." + test->name());
+  const ::testing::UnitTest& unit = *::testing::UnitTest::GetInstance();
+  // In SetUpTestSuite there is a suite but no test yet: the directory is the suite's.
+  const std::string name = unit.current_test_info() != nullptr
+                               ? std::string(unit.current_test_info()->test_suite_name()) + "." +
+                                     unit.current_test_info()->name()
+                               : std::string(unit.current_test_suite()->name());
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

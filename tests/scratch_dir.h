@@ -1,4 +1,5 @@
-// A fresh, empty directory for the running test: TempDir()/<test name>.
+// A fresh, empty directory for the running test, TempDir()/<suite>.<test>, or in
+// SetUpTestSuite for the suite, TempDir()/<suite>.
 #ifndef AFFSIG_TESTS_SCRATCH_DIR_H_
 #define AFFSIG_TESTS_SCRATCH_DIR_H_
 
