@@ -44,8 +44,22 @@ bool IsFinal(v1::JobState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::CANCELLED;
 }
 
+namespace {
+
+// A server that restarts is found again within seconds: gRPC's default reconnect backoff grows
+// to two minutes.
+std::shared_ptr<grpc::Channel> CreateChannel(const std::string& address) {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+}
+
+}  // namespace
+
 SignatureClient::SignatureClient(const std::string& address)
-    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+    : channel_(CreateChannel(address)),
       stub_(v1::SignatureService::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
@@ -150,6 +164,11 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
   absl::Time give_up = absl::InfiniteFuture();
   while (true) {
     grpc::ClientContext context;
+    if (give_up != absl::InfiniteFuture()) {
+      // Reconnecting: wait for the server to be back rather than fail at once.
+      context.set_wait_for_ready(true);
+      context.set_deadline(absl::ToChronoTime(give_up));
+    }
     v1::WatchJobRequest request;
     request.set_job_id(job_id);
     auto reader = stub_->WatchJob(&context, request);
@@ -161,14 +180,22 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
     }
     absl::Status status = ToAbslStatus(reader->Finish());
     if (status.ok() && last && IsFinal(last->state())) return *last;
-    // A server that stops or restarts during the watch: wait for it, then watch again.
-    const bool reconnect = status.code() == absl::StatusCode::kUnavailable && last.has_value();
+    if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+      return absl::UnavailableError(absl::StrCat("the server went away while watching job ", job_id,
+                                                 " and did not come back"));
+    }
+    // A server that stops or restarts during the watch: wait for it, then watch again. Its
+    // shutdown ends open calls with UNAVAILABLE, or CANCELLED when they outlive its grace period
+    // (this client never cancels a watch itself).
+    const bool server_went_away = status.code() == absl::StatusCode::kUnavailable ||
+                                  status.code() == absl::StatusCode::kCancelled;
+    const bool reconnect = server_went_away && last.has_value();
     if (!reconnect) {
       return status.ok() ? absl::InternalError("the watch ended before the job did") : status;
     }
     if (give_up == absl::InfiniteFuture()) give_up = absl::Now() + reconnect_for;
     if (absl::Now() > give_up) return status;
-    absl::SleepFor(absl::Milliseconds(500));
+    absl::SleepFor(absl::Milliseconds(100));
   }
 }
 
