@@ -13,15 +13,10 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-build/server/affsig-server --listen=127.0.0.1:0 --db="$tmp/affsig.db" --data-dir="$tmp/data" \
-  --devices=cpu >"$tmp/server.out" 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 100); do
-  grep -q "listening on" "$tmp/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-address=$(awk '/listening on/ {print $4}' "$tmp/server.out")
-[[ -n "$address" ]] || { cat "$tmp/server.log"; echo "affsig-server did not start" >&2; exit 1; }
+source scripts/server_lib.sh
+start_affsig_server build/server/affsig-server "$tmp"
+server_pid=$affsig_server_pid
+address=$affsig_address
 fixtures=tests/fixtures/golden
 build/client/affsig submit --server="$address" --model="$fixtures/cnn_reused_relu_scripted.pt" \
   --input="$fixtures/cnn_reused_relu_scripted.input.npy" --activations=all \

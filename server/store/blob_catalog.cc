@@ -75,18 +75,8 @@ absl::StatusOr<Page<CatalogedBlob>> BlobCatalog::List(BlobKind kind, const PageR
   (*select)->Bind(position++, KindName(kind));
   if (start->before_seq) (*select)->Bind(position++, *start->before_seq);
   (*select)->Bind(position, static_cast<int64_t>(start->size) + 1);
-  Page<CatalogedBlob> result;
-  int64_t last_seq = 0;
-  while ((*select)->Step()) {
-    if (static_cast<int>(result.items.size()) == start->size) {
-      result.next_page_token = NextPageToken(last_seq, filter_key);
-      break;
-    }
-    result.items.push_back(BlobFromRow(**select, kind));
-    last_seq = (*select)->Int(5);
-  }
-  if (!(*select)->status().ok()) return (*select)->status();
-  return result;
+  return ReadPage<CatalogedBlob>(**select, *start, 5, filter_key,
+                                 [kind](const Statement& row) { return BlobFromRow(row, kind); });
 }
 
 }  // namespace affsig::store

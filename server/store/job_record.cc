@@ -158,18 +158,9 @@ absl::StatusOr<Page<Job>> ReadJobs(Database& db, const JobFilter& filter, const 
   if (!select.ok()) return select.status();
   // One row more than the page tells whether another page follows.
   (*select)->Bind(conditions.Bind(**select), static_cast<int64_t>(start->size) + 1);
-  Page<Job> result;
-  int64_t last_seq = 0;
-  while ((*select)->Step()) {
-    if (static_cast<int>(result.items.size()) == start->size) {
-      result.next_page_token = NextPageToken(last_seq, filter_key);
-      break;
-    }
-    result.items.push_back(JobFromRow(**select));
-    last_seq = (*select)->Int(12);
-  }
-  if (!(*select)->status().ok()) return (*select)->status();
-  for (Job& job : result.items) {
+  auto result = ReadPage<Job>(**select, *start, 12, filter_key, JobFromRow);
+  if (!result.ok()) return result.status();
+  for (Job& job : result->items) {
     if (absl::Status labels = ReadLabels(db, job); !labels.ok()) return labels;
   }
   return result;

@@ -15,15 +15,10 @@ cleanup() {
 trap cleanup EXIT
 
 AFFSIG_BUILD_DIR="$build_dir" "$source_dir/deploy/install.sh" "$tmp/prefix" >/dev/null
-"$tmp/prefix/bin/affsig-server" --listen=127.0.0.1:0 --db="$tmp/affsig.db" \
-  --data-dir="$tmp/data" --devices=cpu >"$tmp/server.out" 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 100); do
-  grep -q "listening on" "$tmp/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-address=$(awk '/listening on/ {print $4}' "$tmp/server.out")
-[[ -n "$address" ]] || { cat "$tmp/server.log"; echo "FAIL: the server did not start" >&2; exit 1; }
+source "$source_dir/scripts/server_lib.sh"
+start_affsig_server "$tmp/prefix/bin/affsig-server" "$tmp" || { echo "FAIL: no server" >&2; exit 1; }
+server_pid=$affsig_server_pid
+address=$affsig_address
 export AFFSIG_SERVER=$address
 [[ $("$tmp/prefix/bin/affsig" health) == SERVING ]] || { echo "FAIL: not SERVING" >&2; exit 1; }
 fixtures=$source_dir/tests/fixtures/golden
