@@ -11,16 +11,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/error_reason.h"
+#include "common/grpc_status.h"
 
 namespace affsig::client {
 namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;
-
-absl::Status ToAbslStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
 
 }  // namespace
 
@@ -69,7 +66,7 @@ absl::StatusOr<Response> SignatureClient::Unary(Stub& stub,
                                                 const Request& request) {
   grpc::ClientContext context;
   Response response;
-  if (absl::Status status = ToAbslStatus((stub.*method)(&context, request, &response));
+  if (absl::Status status = FromGrpcStatus((stub.*method)(&context, request, &response));
       !status.ok()) {
     return status;
   }
@@ -98,8 +95,9 @@ absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, BlobKi
     if (in.eof()) break;
   }
   writer->WritesDone();
-  if (absl::Status status = ToAbslStatus(writer->Finish()); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  if (absl::Status status = FromGrpcStatus(writer->Finish()); !status.ok()) {
+    return WithReason(absl::Status(status.code(), absl::StrCat(path, ": ", status.message())),
+                      ErrorReason(status));
   }
   return blob;
 }
@@ -178,7 +176,7 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
       if (on_update) on_update(job);
       last = job;
     }
-    absl::Status status = ToAbslStatus(reader->Finish());
+    absl::Status status = FromGrpcStatus(reader->Finish());
     if (status.ok() && last && IsFinal(last->state())) return *last;
     if (status.code() == absl::StatusCode::kDeadlineExceeded) {
       return absl::UnavailableError(absl::StrCat("the server went away while watching job ", job_id,

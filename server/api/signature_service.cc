@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 
 namespace affsig::api {
 namespace {
@@ -106,11 +107,6 @@ absl::Status AddLabelFilters(const google::protobuf::RepeatedPtrField<std::strin
 }
 
 }  // namespace
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
 
 grpc::Status SignatureServiceImpl::Upload(grpc::ServerContext* context,
                                           grpc::ServerReader<v1::UploadChunk>* reader,

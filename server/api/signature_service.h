@@ -3,14 +3,10 @@
 #ifndef AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 #define AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 
-#include "absl/status/status.h"
 #include "affsig/v1/signature_service.grpc.pb.h"
 #include "server/core/server_core.h"
 
 namespace affsig::api {
-
-// absl::Status -> grpc::Status with the same code and message.
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 class SignatureServiceImpl final : public v1::SignatureService::Service {
  public:

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/error_reason.h"
 #include "common/log_line.h"
 
 namespace affsig::core {
@@ -17,8 +18,9 @@ bool SameUpdate(const JobView& a, const JobView& b) {
 
 absl::Status CheckDigest(absl::string_view what, absl::string_view sha256) {
   if (store::IsSha256Hex(sha256)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " must be a sha256 (64 hex digits), got '", sha256, "'"));
+  return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                        what, " must be a sha256 (64 hex digits), got '", sha256, "'")),
+                    reason::kInvalidDigest);
 }
 
 }  // namespace
@@ -96,14 +98,16 @@ absl::StatusOr<JobView> ServerCore::SubmitJob(const store::JobSpec& spec) {
                                      std::pair{"input_sha256", &spec.input_sha256}}) {
     if (absl::Status valid = CheckDigest(what, *digest); !valid.ok()) return valid;
     if (!blobs_->Contains(*digest)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(what, " ", *digest, " is not on the server: upload it first"));
+      return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                            what, " ", *digest, " is not on the server: upload it first")),
+                        reason::kBlobNotUploaded);
     }
   }
   for (const auto& [key, value] : spec.labels) {
     if (key.empty() || key.find('=') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("label keys must be non-empty and without '=', got '", key, "'"));
+      return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                            "label keys must be non-empty and without '=', got '", key, "'")),
+                        reason::kInvalidLabel);
     }
   }
   // Bytes first uploaded as an input can serve as a model: the catalog lists them as one too.
@@ -175,7 +179,9 @@ absl::Status ServerCore::WatchJob(absl::string_view id,
     }
     if (store::IsFinal(view->job.state)) return absl::OkStatus();
     if (monitor_.closed()) {
-      return absl::UnavailableError("the server is stopping: watch again once it is back");
+      return WithReason(
+          absl::UnavailableError("the server is stopping: watch again once it is back"),
+          reason::kServerStopping);
     }
     monitor_.AwaitChange(version, options_.watch_poll);
   }

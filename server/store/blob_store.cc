@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/error_reason.h"
 
 namespace affsig::store {
 
@@ -47,8 +48,10 @@ absl::Status BlobUpload::Append(absl::string_view bytes) {
   if (finished_) return absl::FailedPreconditionError("the upload has already finished");
   size_ += static_cast<int64_t>(bytes.size());
   if (size_ > store_.max_bytes()) {
-    return absl::ResourceExhaustedError(absl::StrCat("upload exceeds the server's limit of ",
-                                                     store_.max_bytes() / (1024 * 1024), " MiB"));
+    return WithReason(
+        absl::ResourceExhaustedError(absl::StrCat("upload exceeds the server's limit of ",
+                                                  store_.max_bytes() / (1024 * 1024), " MiB")),
+        reason::kUploadTooLarge);
   }
   EVP_DigestUpdate(hasher_->context, bytes.data(), bytes.size());
   out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -59,7 +62,8 @@ absl::Status BlobUpload::Append(absl::string_view bytes) {
 absl::StatusOr<BlobInfo> BlobUpload::Finish(absl::string_view expected_sha256) {
   if (finished_) return absl::FailedPreconditionError("the upload has already finished");
   if (size_ > store_.max_bytes()) {
-    return absl::ResourceExhaustedError("upload exceeds the server's limit");
+    return WithReason(absl::ResourceExhaustedError("upload exceeds the server's limit"),
+                      reason::kUploadTooLarge);
   }
   out_.flush();
   out_.close();
@@ -72,9 +76,10 @@ absl::StatusOr<BlobInfo> BlobUpload::Finish(absl::string_view expected_sha256) {
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
   info.size = size_;
   if (!expected_sha256.empty() && absl::AsciiStrToLower(expected_sha256) != info.sha256) {
-    return absl::InvalidArgumentError(absl::StrCat("upload corrupted: announced sha256 ",
-                                                   expected_sha256, " but the bytes hash to ",
-                                                   info.sha256));
+    return WithReason(absl::InvalidArgumentError(
+                          absl::StrCat("upload corrupted: announced sha256 ", expected_sha256,
+                                       " but the bytes hash to ", info.sha256)),
+                      reason::kUploadCorrupted);
   }
   const fs::path destination = store_.BlobPath(info.sha256);
   std::error_code error;
@@ -129,8 +134,9 @@ bool BlobStore::Contains(absl::string_view sha256) const {
 
 absl::StatusOr<std::string> BlobStore::PathOf(absl::string_view sha256) const {
   if (!IsSha256Hex(sha256)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", sha256, "' is not a sha256 (64 hex digits)"));
+    return WithReason(
+        absl::InvalidArgumentError(absl::StrCat("'", sha256, "' is not a sha256 (64 hex digits)")),
+        reason::kInvalidDigest);
   }
   if (!Contains(sha256)) return absl::NotFoundError(absl::StrCat("no blob ", sha256));
   return BlobPath(sha256);

@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/error_reason.h"
 
 namespace affsig::store {
 namespace {
@@ -31,8 +32,9 @@ absl::StatusOr<std::unique_ptr<JobQueue>> JobQueue::Open(const std::string& path
 
 absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec) {
   if (spec.activations != "modules" && spec.activations != "all") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("activations must be 'modules' or 'all', got '", spec.activations, "'"));
+    return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                          "activations must be 'modules' or 'all', got '", spec.activations, "'")),
+                      reason::kInvalidActivations);
   }
   absl::MutexLock lock(&mutex_);
   const std::string id = NewJobId();
@@ -160,8 +162,9 @@ absl::StatusOr<Job> JobQueue::Cancel(absl::string_view id) {
     return job;
   }
   if (job->state != JobState::kQueued) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job '", id, "' has already ended: ", JobStateName(job->state)));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "job '", id, "' has already ended: ", JobStateName(job->state))),
+                      reason::kJobAlreadyEnded);
   }
   auto cancel = db_->Prepare(
       "UPDATE jobs SET state = 'CANCELLED', finished_at = ? WHERE id = ? AND state = 'QUEUED'");
@@ -186,8 +189,9 @@ absl::Status JobQueue::Delete(absl::string_view id) {
   auto job = ReadJob(*db_, id);
   if (!job.ok()) return job.status();
   if (job->state == JobState::kRunning) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job '", id, "' is RUNNING: cancel it first, then delete it"));
+    return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                          "job '", id, "' is RUNNING: cancel it first, then delete it")),
+                      reason::kJobRunning);
   }
   auto remove = db_->Prepare("DELETE FROM jobs WHERE id = ? AND state != 'RUNNING'");
   if (!remove.ok()) return remove.status();

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/error_reason.h"
 
 namespace affsig::store {
 namespace {
@@ -127,8 +128,9 @@ absl::StatusOr<LabelFilter> ParseLabelFilter(absl::string_view text) {
   LabelFilter filter;
   filter.key = std::string(text.substr(0, equals));
   if (filter.key.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a label filter is key=value or key, got '", text, "'"));
+    return WithReason(absl::InvalidArgumentError(
+                          absl::StrCat("a label filter is key=value or key, got '", text, "'")),
+                      reason::kInvalidLabel);
   }
   if (equals != absl::string_view::npos) filter.value = std::string(text.substr(equals + 1));
   return filter;
@@ -140,7 +142,8 @@ absl::StatusOr<Job> ReadJob(Database& db, absl::string_view id) {
   (*select)->Bind(1, id);
   if (!(*select)->Step()) {
     if (!(*select)->status().ok()) return (*select)->status();
-    return absl::NotFoundError(absl::StrCat("no job '", id, "' on this server"));
+    return WithReason(absl::NotFoundError(absl::StrCat("no job '", id, "' on this server")),
+                      reason::kJobNotFound);
   }
   Job job = JobFromRow(**select);
   if (absl::Status labels = ReadLabels(db, job); !labels.ok()) return labels;

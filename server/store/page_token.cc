@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/error_reason.h"
 
 namespace affsig::store {
 namespace {
@@ -24,16 +25,18 @@ std::string Fingerprint(absl::string_view filter_key) {
 }
 
 absl::Status InvalidToken(absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid page_token: ", why, "; start again without a page token"));
+  return WithReason(absl::InvalidArgumentError(absl::StrCat("invalid page_token: ", why,
+                                                            "; start again without a page token")),
+                    reason::kInvalidPageToken);
 }
 
 }  // namespace
 
 absl::StatusOr<PageStart> StartPage(const PageRequest& request, absl::string_view filter_key) {
   if (request.page_size < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size must not be negative, got ", request.page_size));
+    return WithReason(absl::InvalidArgumentError(
+                          absl::StrCat("page_size must not be negative, got ", request.page_size)),
+                      reason::kInvalidPageSize);
   }
   PageStart start;
   start.size =

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/signature_client.h"
+#include "common/error_reason.h"
 #include "common/npy.h"
 #include "server/store/database.h"
 #include "tests/api/server_process.h"
@@ -226,6 +227,7 @@ TEST_F(SignatureServiceTest, ListsJobsAndSignaturesByFilterInPages) {
   v1::ListJobsRequest bad_token;
   bad_token.set_page_token("not-a-token");
   EXPECT_EQ(client_->ListJobs(bad_token).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorReason(client_->ListJobs(bad_token).status()), reason::kInvalidPageToken);
   v1::ListJobsRequest bad_label;
   bad_label.add_labels("=x");
   EXPECT_EQ(client_->ListJobs(bad_label).status().code(), absl::StatusCode::kInvalidArgument);
@@ -255,7 +257,7 @@ TEST_F(SignatureServiceTest, CancelEndsAQueuedJobAtOnceAndARunningOneAtItsNextAc
   const std::string running = SubmitOrDie(DeepModel(), DeepInput(512));
   const std::string queued = SubmitMlp();
   WaitUntilScored(running, 1);
-  EXPECT_EQ(client_->DeleteJob(running).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(client_->DeleteJob(running)), reason::kJobRunning);
 
   auto cancelled = client_->CancelJob(queued);
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
@@ -265,7 +267,7 @@ TEST_F(SignatureServiceTest, CancelEndsAQueuedJobAtOnceAndARunningOneAtItsNextAc
   const v1::Job stopped = WaitForEnd(running);
   EXPECT_EQ(stopped.state(), v1::CANCELLED);
   EXPECT_EQ(client_->GetSignature(running)->entries_size(), 0);
-  EXPECT_EQ(client_->CancelJob(running).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorReason(client_->CancelJob(running).status()), reason::kJobAlreadyEnded);
 
   ASSERT_TRUE(client_->DeleteJob(running).ok());
   EXPECT_EQ(client_->GetJob(running).status().code(), absl::StatusCode::kNotFound);
@@ -314,23 +316,26 @@ TEST_F(SignatureServiceTest, BadInputGetsAOneLineErrorAndTheServerGoesOn) {
   }
 
   // Unknown ids, malformed digests, missing blobs, oversize uploads.
-  for (auto code :
-       {client_->GetJob("job-none").status().code(), client_->CancelJob("job-none").status().code(),
-        client_->DeleteJob("job-none").code(), client_->GetSignature("job-none").status().code(),
-        client_->Watch("job-none", nullptr).status().code()}) {
-    EXPECT_EQ(code, absl::StatusCode::kNotFound);
+  for (const absl::Status& status :
+       {client_->GetJob("job-none").status(), client_->CancelJob("job-none").status(),
+        client_->DeleteJob("job-none"), client_->GetSignature("job-none").status(),
+        client_->Watch("job-none", nullptr).status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(ErrorReason(status), reason::kJobNotFound);  // AIP-193 ErrorInfo
   }
-  EXPECT_EQ(client_->FindMissingBlobs({"../../etc/passwd"}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorReason(client_->FindMissingBlobs({"../../etc/passwd"}).status()),
+            reason::kInvalidDigest);
   v1::SubmitJobRequest missing;
   missing.set_model_sha256(std::string(64, 'c'));
   missing.set_input_sha256(std::string(64, 'd'));
   auto refused = client_->Submit(missing);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(refused.status().message(), HasSubstr("upload it first"));
+  EXPECT_EQ(ErrorReason(refused.status()), reason::kBlobNotUploaded);
   auto oversize = client_->Upload(WriteFile("big.pt", std::string(2 << 20, 'x')), BlobKind::kModel);
   EXPECT_EQ(oversize.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(oversize.status().message(), HasSubstr("limit"));
+  EXPECT_EQ(ErrorReason(oversize.status()), reason::kUploadTooLarge);
 
   // Through all of it the server kept serving.
   EXPECT_EQ(*client_->CheckHealth(), grpc::health::v1::HealthCheckResponse::SERVING);
