@@ -25,7 +25,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/output_format.h"
 #include "client/progress_display.h"
 #include "client/signature_client.h"
@@ -36,7 +38,24 @@ ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
 ABSL_FLAG(std::string, model, "",
           "submit: TorchScript model file; list: only jobs of this model (sha256 or file)");
-ABSL_FLAG(std::string, input, "", "submit: .npy batch, samples first");
+ABSL_FLAG(std::string, input, "",
+          "submit: a local .npy or torch.save'd .pt tensor, samples first (uploaded)");
+ABSL_FLAG(std::string, data, "",
+          "submit: a data source instead of --input: server:/path/x.npy, "
+          "random:3x224x224,count=512,seed=0, imagefolder:/path, cifar10:/path, cifar100:/path, "
+          "mnist:/path (paths on the server, under its --data-root)");
+ABSL_FLAG(int64_t, batch_size, 0, "submit: samples per batch (0: all in one batch)");
+ABSL_FLAG(int64_t, batches, 0, "submit: how many batches (0: every full batch)");
+ABSL_FLAG(std::string, shuffle_seed, "", "submit: shuffle the samples with this seed");
+ABSL_FLAG(std::string, resize, "",
+          "submit: resize the shorter side to this (0: no resize; default 256 for images)");
+ABSL_FLAG(std::string, crop, "",
+          "submit: center-crop to this (0: no crop; default 224 for images)");
+ABSL_FLAG(std::string, mean, "",
+          "submit: per-channel mean to normalize with, comma-separated (default ImageNet's for "
+          "images)");
+ABSL_FLAG(std::string, std, "", "submit: per-channel std to normalize with, comma-separated");
+ABSL_FLAG(bool, grayscale_to_rgb, false, "submit: repeat a single channel three times");
 ABSL_FLAG(std::string, activations, "modules", "submit: 'modules' (the paper's) or 'all'");
 ABSL_FLAG(std::string, name, "", "submit: a name for the job; list: only jobs of this name");
 ABSL_FLAG(int64_t, priority, 0, "submit: higher runs first");
@@ -50,8 +69,12 @@ namespace {
 
 constexpr char kHelp[] =
     "affsig COMMAND [flags]: signature jobs on an affsig-server.\n"
-    "  submit --model=FILE.pt --input=FILE.npy [--activations=modules|all] [--label=k=v ...]\n"
-    "         [--name=NAME] [--priority=P] [--wait]\n"
+    "  submit --model=FILE.pt (--input=FILE.npy|.pt | --data=SOURCE) [--activations=modules|all]\n"
+    "         [--label=k=v ...] [--name=NAME] [--priority=P] [--wait]\n"
+    "         [--batch-size=B] [--batches=K] [--shuffle-seed=S] [--resize=R] [--crop=C]\n"
+    "         [--mean=a,b,c] [--std=a,b,c] [--grayscale-to-rgb]\n"
+    "  SOURCE: server:/path/x.npy | random:3x224x224,count=512,seed=0 | imagefolder:/path |\n"
+    "          cifar10:/path | cifar100:/path | mnist:/path (paths on the server)\n"
     "  status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB\n"
     "  list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE] [--limit=N]\n"
     "  models upload FILE... | models list [--limit=N]\n"
@@ -129,15 +152,73 @@ int PrintResult(SignatureClient& client, const std::string& job_id, OutputFormat
   return kOk;
 }
 
+// --resize and --crop: "" unset (the server's default), else a size (0: off).
+absl::Status SetSize(const std::string& flag, const std::string& text,
+                     void (v1::DataOptions::*set)(int64_t), v1::DataOptions& options) {
+  if (text.empty()) return absl::OkStatus();
+  int64_t size = 0;
+  if (!absl::SimpleAtoi(text, &size) || size < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be a size, got '", text, "'"));
+  }
+  (options.*set)(size);
+  return absl::OkStatus();
+}
+
+absl::Status SetValues(const std::string& flag, const std::string& text,
+                       google::protobuf::RepeatedField<double>* values) {
+  if (text.empty()) return absl::OkStatus();
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    double value = 0.0;
+    if (!absl::SimpleAtod(part, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " wants numbers separated by commas, got '", text, "'"));
+    }
+    values->Add(value);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::DataOptions> DataOptionsFromFlags() {
+  v1::DataOptions options;
+  options.set_batch_size(absl::GetFlag(FLAGS_batch_size));
+  options.set_batches(absl::GetFlag(FLAGS_batches));
+  if (options.batch_size() < 0 || options.batches() < 0) {
+    return absl::InvalidArgumentError("--batch-size and --batches must not be negative");
+  }
+  if (const std::string seed = absl::GetFlag(FLAGS_shuffle_seed); !seed.empty()) {
+    uint64_t value = 0;
+    if (!absl::SimpleAtoi(seed, &value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--shuffle-seed must be a whole number, got '", seed, "'"));
+    }
+    options.set_shuffle_seed(value);
+  }
+  for (absl::Status status :
+       {SetSize("resize", absl::GetFlag(FLAGS_resize), &v1::DataOptions::set_resize, options),
+        SetSize("crop", absl::GetFlag(FLAGS_crop), &v1::DataOptions::set_crop, options),
+        SetValues("mean", absl::GetFlag(FLAGS_mean), options.mutable_mean()),
+        SetValues("std", absl::GetFlag(FLAGS_std), options.mutable_std())}) {
+    if (!status.ok()) return status;
+  }
+  options.set_grayscale_to_rgb(absl::GetFlag(FLAGS_grayscale_to_rgb));
+  return options;
+}
+
 int Submit(SignatureClient& client, const Invocation& call) {
   const std::string model = absl::GetFlag(FLAGS_model);
   const std::string input = absl::GetFlag(FLAGS_input);
-  if (model.empty() || input.empty()) {
-    return Usage("submit needs --model=FILE.pt and --input=FILE.npy");
+  const std::string data = absl::GetFlag(FLAGS_data);
+  if (model.empty() || input.empty() == data.empty()) {
+    return Usage("submit needs --model=FILE.pt and either --input=FILE.npy or --data=SOURCE");
   }
   for (const std::string& file : {model, input}) {
-    if (!std::filesystem::is_regular_file(file)) return Usage(absl::StrCat("no file '", file, "'"));
+    if (!file.empty() && !std::filesystem::is_regular_file(file)) {
+      return Usage(absl::StrCat("no file '", file, "'"));
+    }
   }
+  auto options = DataOptionsFromFlags();
+  if (!options.ok()) return Usage(std::string(options.status().message()));
   const std::string activations = absl::GetFlag(FLAGS_activations);
   if (activations != "modules" && activations != "all") {
     return Usage("--activations must be 'modules' or 'all'");
@@ -153,10 +234,14 @@ int Submit(SignatureClient& client, const Invocation& call) {
   }
   auto model_blob = client.EnsureUploaded(model, BlobKind::kModel);
   if (!model_blob.ok()) return Report(model_blob.status());
-  auto input_blob = client.EnsureUploaded(input, BlobKind::kInput);
-  if (!input_blob.ok()) return Report(input_blob.status());
   request.set_model_sha256(model_blob->sha256);
-  request.set_input_sha256(input_blob->sha256);
+  if (!input.empty()) {
+    auto input_blob = client.EnsureUploaded(input, BlobKind::kInput);
+    if (!input_blob.ok()) return Report(input_blob.status());
+    request.set_input_sha256(input_blob->sha256);
+  }
+  request.set_data_source(data);
+  *request.mutable_data_options() = *options;
   request.set_name(absl::GetFlag(FLAGS_name));
   request.set_priority(absl::GetFlag(FLAGS_priority));
   auto job = client.Submit(request);
@@ -267,22 +352,11 @@ int OnJob(SignatureClient& client, const std::string& command, const Invocation&
 }
 
 int Run(int argc, char** argv) {
-  // --label may repeat; Abseil keeps only the last, so they are taken out first.
   Invocation call;
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    if (absl::StartsWith(argv[i], "--label=")) {
-      call.labels.emplace_back(argv[i] + 8);
-    } else if (std::string(argv[i]) == "--label" && i + 1 < argc) {
-      call.labels.emplace_back(argv[++i]);
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  DashesToUnderscoresInFlagNames(static_cast<int>(rest.size()), rest.data());
+  DashesToUnderscoresInFlagNames(argc, argv);
+  call.labels = TakeRepeatedFlag(argc, argv, "label");
   absl::SetProgramUsageMessage(kHelp);
-  std::vector<char*> positional =
-      absl::ParseCommandLine(static_cast<int>(rest.size()), rest.data());
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) return Usage("a command is needed");
   const std::string command = positional[1];
   call.args.assign(positional.begin() + 2, positional.end());

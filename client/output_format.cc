@@ -151,6 +151,11 @@ Signature EntriesFromProto(const v1::Signature& proto) {
     entry.score = e.has_score() ? e.score() : 0.0;
     entry.status = ParseEntryStatus(e.status()).value_or(EntryStatus::kFailed);
     entry.reason = e.reason();
+    entry.batches = e.batches();
+    entry.score_std = e.std();
+    entry.score_min = e.min();
+    entry.score_max = e.max();
+    entry.batch_scores.assign(e.batch_scores().begin(), e.batch_scores().end());
     signature.push_back(std::move(entry));
   }
   return signature;

@@ -13,4 +13,22 @@ void DashesToUnderscoresInFlagNames(int argc, char** argv) {
   }
 }
 
+std::vector<std::string> TakeRepeatedFlag(int& argc, char** argv, const std::string& name) {
+  const std::string with_value = "--" + name + "=";
+  const std::string alone = "--" + name;
+  std::vector<std::string> values;
+  int kept = 0;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], with_value.c_str(), with_value.size()) == 0) {
+      values.emplace_back(argv[i] + with_value.size());
+    } else if (alone == argv[i] && i + 1 < argc) {
+      values.emplace_back(argv[++i]);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return values;
+}
+
 }  // namespace affsig

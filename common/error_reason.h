@@ -27,6 +27,7 @@ inline constexpr char kInvalidPageToken[] = "INVALID_PAGE_TOKEN";
 inline constexpr char kInvalidPageSize[] = "INVALID_PAGE_SIZE";
 inline constexpr char kInvalidLabel[] = "INVALID_LABEL";
 inline constexpr char kInvalidActivations[] = "INVALID_ACTIVATIONS";
+inline constexpr char kInvalidDataSource[] = "INVALID_DATA_SOURCE";  // or its options
 inline constexpr char kServerStopping[] = "SERVER_STOPPING";
 }  // namespace reason
 

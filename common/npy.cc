@@ -213,7 +213,7 @@ std::vector<double> NpyArray::ToDoubles() const {
   return values;
 }
 
-absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
+absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view bytes) {
   if (bytes.empty()) return absl::InvalidArgumentError("npy: the file is empty");
   if (!absl::StartsWith(bytes, kMagic) || bytes.size() < kMagic.size() + 4) {
     return absl::InvalidArgumentError("npy: not a .npy file (bad magic bytes)");
@@ -236,23 +236,40 @@ absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
   }
   auto array = ParseHeader(bytes.substr(header_start, header_len));
   if (!array.ok()) return array.status();
-
-  const size_t data_start = header_start + header_len;
   const int64_t count = array->num_elements();
   const int item_size = NpyItemSize(array->dtype);
   if (count > 0 && static_cast<uint64_t>(count) >
                        std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(item_size)) {
     return absl::InvalidArgumentError("npy: shape too large");
   }
-  const uint64_t expected = static_cast<uint64_t>(count) * item_size;
-  const uint64_t actual = bytes.size() - data_start;
-  if (actual != expected) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "npy: ", actual < expected ? "truncated data" : "trailing bytes after the data",
-        ": shape (", absl::StrJoin(array->shape, ", "), ") of ", NpyDtypeName(array->dtype),
-        " needs ", expected, " bytes, the file has ", actual));
+  NpyHeader header;
+  header.dtype = array->dtype;
+  header.shape = std::move(array->shape);
+  header.data_offset = static_cast<int64_t>(header_start + header_len);
+  header.data_bytes = count * item_size;
+  return header;
+}
+
+absl::Status CheckNpyDataSize(const NpyHeader& header, int64_t file_size) {
+  const int64_t actual = file_size - header.data_offset;
+  if (actual == header.data_bytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "npy: ", actual < header.data_bytes ? "truncated data" : "trailing bytes after the data",
+      ": shape (", absl::StrJoin(header.shape, ", "), ") of ", NpyDtypeName(header.dtype),
+      " needs ", header.data_bytes, " bytes, the file has ", actual));
+}
+
+absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
+  auto header = ParseNpyHeader(bytes);
+  if (!header.ok()) return header.status();
+  if (absl::Status size = CheckNpyDataSize(*header, static_cast<int64_t>(bytes.size()));
+      !size.ok()) {
+    return size;
   }
-  array->data = std::string(bytes.substr(data_start));
+  NpyArray array;
+  array.dtype = header->dtype;
+  array.shape = std::move(header->shape);
+  array.data = std::string(bytes.substr(header->data_offset));
   return array;
 }
 

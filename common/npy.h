@@ -29,6 +29,20 @@ struct NpyArray {
   std::vector<double> ToDoubles() const;
 };
 
+// What the header of a .npy file says; the data follows at data_offset.
+struct NpyHeader {
+  NpyDtype dtype = NpyDtype::kFloat32;
+  std::vector<int64_t> shape;
+  int64_t data_offset = 0;
+  int64_t data_bytes = 0;  // product(shape) x item size
+};
+
+// Parses the header from the first bytes of a .npy file (at least the header's length); for
+// reading large files piecewise.
+absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view bytes);
+// OK when a file of `file_size` bytes holds exactly the data the header announces.
+absl::Status CheckNpyDataSize(const NpyHeader& header, int64_t file_size);
+
 // Parses the contents of a .npy file. Errors name what is wrong (bad magic, truncated data, ...).
 absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes);
 absl::StatusOr<NpyArray> ReadNpyFile(const std::string& path);

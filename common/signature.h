@@ -34,6 +34,14 @@ struct SignatureEntry {
   double score = 0.0;  // affinity score; meaningful only when status is kOk.
   EntryStatus status = EntryStatus::kOk;
   std::string reason;  // why an entry has no score; empty when status is kOk.
+
+  // Over the batches of a job (common/batch_statistics.h): `score` is the mean of the batches in
+  // which the entry was scored, `batches` their number; one batch gives std 0, min = max = score.
+  int64_t batches = 1;
+  double score_std = 0.0;
+  double score_min = 0.0;
+  double score_max = 0.0;
+  std::vector<double> batch_scores;  // per batch, in order; NaN where it was not scored
 };
 
 using Signature = std::vector<SignatureEntry>;

@@ -1,5 +1,7 @@
 #include "common/signature_format.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -10,6 +12,11 @@
 
 namespace affsig {
 namespace {
+
+// A JSON number, or null for NaN (a batch in which the entry was not scored).
+std::string JsonNumber(double value) {
+  return std::isnan(value) ? "null" : absl::StrFormat("%.17g", value);
+}
 
 std::string ScoreText(const SignatureEntry& entry) {
   return entry.status == EntryStatus::kOk ? absl::StrFormat("%.6f", entry.score) : "-";
@@ -56,15 +63,31 @@ std::string JsonQuote(absl::string_view text) {
 }
 
 std::string FormatSignatureTable(const Signature& signature) {
+  // Jobs of several batches also show the spread of each score.
+  const bool batched = std::any_of(signature.begin(), signature.end(), [](const SignatureEntry& e) {
+    return e.batch_scores.size() > 1;
+  });
   TextTable table;
-  table.header = {"index", "module", "call", "op", "n", "d", "score", "status"};
-  table.right_aligned = {true, false, true, false, true, true, true, false};
+  table.header = {"index", "module", "call", "op", "n", "d", "score"};
+  table.right_aligned = {true, false, true, false, true, true, true};
+  if (batched) {
+    table.header.insert(table.header.end(), {"std", "batches"});
+    table.right_aligned.insert(table.right_aligned.end(), {true, true});
+  }
+  table.header.push_back("status");
   for (const SignatureEntry& e : signature) {
     std::string status(EntryStatusName(e.status));
     if (!e.reason.empty()) absl::StrAppend(&status, ": ", e.reason);
-    table.rows.push_back({absl::StrCat(e.index), e.module.empty() ? "(model)" : e.module,
-                          absl::StrCat(e.call), e.op, absl::StrCat(e.n), absl::StrCat(e.d),
-                          ScoreText(e), status});
+    std::vector<std::string> row = {absl::StrCat(e.index), e.module.empty() ? "(model)" : e.module,
+                                    absl::StrCat(e.call),  e.op,
+                                    absl::StrCat(e.n),     absl::StrCat(e.d),
+                                    ScoreText(e)};
+    if (batched) {
+      row.push_back(e.status == EntryStatus::kOk ? absl::StrFormat("%.6f", e.score_std) : "-");
+      row.push_back(absl::StrCat(e.batches, "/", e.batch_scores.size()));
+    }
+    row.push_back(status);
+    table.rows.push_back(std::move(row));
   }
   return RenderAligned(table);
 }
@@ -72,12 +95,17 @@ std::string FormatSignatureTable(const Signature& signature) {
 std::string FormatSignatureJson(const Signature& signature) {
   std::vector<std::string> objects;
   for (const SignatureEntry& e : signature) {
+    const bool ok = e.status == EntryStatus::kOk;
+    std::vector<std::string> batch_scores;
+    for (double score : e.batch_scores) batch_scores.push_back(JsonNumber(score));
     objects.push_back(absl::StrCat(
         "{\"index\": ", e.index, ", \"module\": ", JsonQuote(e.module), ", \"call\": ", e.call,
-        ", \"op\": ", JsonQuote(e.op), ", \"n\": ", e.n, ", \"d\": ", e.d,
-        ", \"score\": ", e.status == EntryStatus::kOk ? absl::StrFormat("%.17g", e.score) : "null",
-        ", \"status\": ", JsonQuote(EntryStatusName(e.status)),
-        ", \"reason\": ", JsonQuote(e.reason), "}"));
+        ", \"op\": ", JsonQuote(e.op), ", \"n\": ", e.n, ", \"d\": ", e.d, ", \"score\": ",
+        ok ? JsonNumber(e.score) : "null", ", \"status\": ", JsonQuote(EntryStatusName(e.status)),
+        ", \"reason\": ", JsonQuote(e.reason), ", \"batches\": ", e.batches, ", \"std\": ",
+        ok ? JsonNumber(e.score_std) : "null", ", \"min\": ", ok ? JsonNumber(e.score_min) : "null",
+        ", \"max\": ", ok ? JsonNumber(e.score_max) : "null", ", \"batch_scores\": [",
+        absl::StrJoin(batch_scores, ", "), "]}"));
   }
   if (objects.empty()) return "[]";
   return absl::StrCat("[\n  ", absl::StrJoin(objects, ",\n  "), "\n]");
@@ -85,12 +113,15 @@ std::string FormatSignatureJson(const Signature& signature) {
 
 std::string FormatSignatureCsv(const Signature& signature) {
   TextTable table;
-  table.header = {"index", "module", "call", "op", "n", "d", "score", "status", "reason"};
+  table.header = {"index",  "module", "call", "op",  "n",   "d",      "score",
+                  "status", "reason", "std",  "min", "max", "batches"};
   for (const SignatureEntry& e : signature) {
+    const bool ok = e.status == EntryStatus::kOk;
+    auto number = [ok](double value) { return ok ? absl::StrFormat("%.17g", value) : ""; };
     table.rows.push_back({absl::StrCat(e.index), e.module, absl::StrCat(e.call), e.op,
-                          absl::StrCat(e.n), absl::StrCat(e.d),
-                          e.status == EntryStatus::kOk ? absl::StrFormat("%.17g", e.score) : "",
-                          std::string(EntryStatusName(e.status)), e.reason});
+                          absl::StrCat(e.n), absl::StrCat(e.d), number(e.score),
+                          std::string(EntryStatusName(e.status)), e.reason, number(e.score_std),
+                          number(e.score_min), number(e.score_max), absl::StrCat(e.batches)});
   }
   return RenderCsv(table);
 }

@@ -14,10 +14,12 @@ enum class OutputFormat { kTable, kJson, kCsv };
 
 absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name);
 
-// Columns: index, module, call, op, n, d, score, status (and reason when not ok).
+// Columns: index, module, call, op, n, d, score, status (and reason when not ok); jobs of several
+// batches also std and batches (scored / run).
 std::string FormatSignatureTable(const Signature& signature);
-// A JSON array of objects with index, module, call, op, n, d, score (null when not ok), status
-// and reason.
+// A JSON array of objects with index, module, call, op, n, d, score (the mean over batches; null
+// when not ok), status, reason, batches, std, min, max and batch_scores (null where a batch was
+// not scored).
 std::string FormatSignatureJson(const Signature& signature);
 // A header line, then one line per entry; fields quoted as RFC 4180 requires.
 std::string FormatSignatureCsv(const Signature& signature);

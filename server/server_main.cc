@@ -10,6 +10,7 @@
 #include <torch/cuda.h>
 
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -32,6 +33,10 @@ ABSL_FLAG(std::string, devices, "auto",
           "auto (every CUDA device, else the CPU), cpu, or a list such as cuda:0,cuda:1");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads per worker (0: LibTorch's default)");
 ABSL_FLAG(int64_t, max_upload_mb, 2048, "largest accepted upload, MiB");
+// --data-root=DIR may repeat: main takes its values out before Abseil parses the rest.
+ABSL_FLAG(std::string, data_root, "",
+          "a folder whose files jobs may read (server:, imagefolder:, cifar10:, cifar100:, mnist: "
+          "sources); repeat it for several");
 
 namespace {
 
@@ -55,6 +60,7 @@ std::vector<std::string> Devices(const std::string& flag) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves non-linearity signature jobs over gRPC.");
   affsig::DashesToUnderscoresInFlagNames(argc, argv);
+  const std::vector<std::string> data_roots = affsig::TakeRepeatedFlag(argc, argv, "data_root");
   absl::ParseCommandLine(argc, argv);
 
   // SIGINT and SIGTERM are taken by one thread below, not by whichever thread they hit.
@@ -70,6 +76,12 @@ int main(int argc, char** argv) {
   options.max_upload_bytes = absl::GetFlag(FLAGS_max_upload_mb) << 20;
   options.devices = Devices(absl::GetFlag(FLAGS_devices));
   options.version = AFFSIG_VERSION;
+  options.data_roots = data_roots;
+  for (const std::string& root : data_roots) {
+    if (!std::filesystem::is_directory(root)) {
+      return Fail(absl::StrCat("--data-root=", root, " is not a folder"));
+    }
+  }
   if (options.max_upload_bytes <= 0) return Fail("--max-upload-mb must be positive");
   auto core = affsig::core::ServerCore::Open(options);
   if (!core.ok()) return Fail(std::string(core.status().message()));
@@ -80,7 +92,7 @@ int main(int argc, char** argv) {
 
   std::vector<affsig::workers::WorkerOptions> workers;
   for (const std::string& device : options.devices) {
-    workers.push_back({device, absl::GetFlag(FLAGS_threads)});
+    workers.push_back({device, absl::GetFlag(FLAGS_threads), options.data_roots});
   }
   affsig::core::JobMonitor& monitor = (*core)->monitor();
   affsig::workers::WorkerEvents events;
@@ -88,7 +100,8 @@ int main(int argc, char** argv) {
     monitor.JobStarted(device, job.id);
   };
   events.on_progress = [&](const affsig::workers::JobProgress& progress) {
-    monitor.JobProgressed(progress.job_id, progress.done, progress.total, progress.activation);
+    monitor.JobProgressed(progress.job_id, progress.done, progress.total, progress.activation,
+                          progress.batch, progress.batches);
   };
   events.on_end = [&](const std::string& device, const affsig::store::Job& job) {
     monitor.JobEnded(device, job.id);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/data_spec.h"
 #include "common/grpc_status.h"
 
 namespace affsig::api {
@@ -26,6 +27,33 @@ v1::JobState StateToProto(store::JobState state) {
   return v1::JOB_STATE_UNSPECIFIED;
 }
 
+// DataOptions <-> the canonical key=value form the store keeps (common/data_spec.h).
+std::string DataOptionsText(const v1::DataOptions& proto) {
+  DataSpec spec;
+  spec.batching.batch_size = proto.batch_size();
+  spec.batching.batches = proto.batches();
+  if (proto.has_shuffle_seed()) spec.batching.shuffle_seed = proto.shuffle_seed();
+  if (proto.has_resize()) spec.preprocessing.resize = proto.resize();
+  if (proto.has_crop()) spec.preprocessing.crop = proto.crop();
+  spec.preprocessing.mean.assign(proto.mean().begin(), proto.mean().end());
+  spec.preprocessing.std.assign(proto.std().begin(), proto.std().end());
+  spec.preprocessing.grayscale_to_rgb = proto.grayscale_to_rgb();
+  return FormatDataOptions(spec);
+}
+
+void DataOptionsToProto(const std::string& text, v1::DataOptions* proto) {
+  DataSpec spec;
+  if (!ParseDataOptions(text, spec).ok()) return;  // written by this server: always parses
+  proto->set_batch_size(spec.batching.batch_size);
+  proto->set_batches(spec.batching.batches);
+  if (spec.batching.shuffle_seed) proto->set_shuffle_seed(*spec.batching.shuffle_seed);
+  if (spec.preprocessing.resize) proto->set_resize(*spec.preprocessing.resize);
+  if (spec.preprocessing.crop) proto->set_crop(*spec.preprocessing.crop);
+  proto->mutable_mean()->Add(spec.preprocessing.mean.begin(), spec.preprocessing.mean.end());
+  proto->mutable_std()->Add(spec.preprocessing.std.begin(), spec.preprocessing.std.end());
+  proto->set_grayscale_to_rgb(spec.preprocessing.grayscale_to_rgb);
+}
+
 v1::Job JobToProto(const core::JobView& view) {
   const store::Job& job = view.job;
   v1::Job proto;
@@ -42,10 +70,14 @@ v1::Job JobToProto(const core::JobView& view) {
   proto.set_created_at_ms(job.created_at_ms);
   proto.set_started_at_ms(job.started_at_ms);
   proto.set_finished_at_ms(job.finished_at_ms);
+  proto.set_data_source(job.spec.data_source);
+  DataOptionsToProto(job.spec.data_options, proto.mutable_data_options());
   if (view.progress) {
     proto.mutable_progress()->set_done(view.progress->done);
     proto.mutable_progress()->set_total(view.progress->total);
     proto.mutable_progress()->set_activation(view.progress->activation);
+    proto.mutable_progress()->set_batch(view.progress->batch);
+    proto.mutable_progress()->set_batches(view.progress->batches);
     proto.set_device(view.progress->device);
   }
   return proto;
@@ -78,6 +110,13 @@ void SignatureToProto(const store::StoredSignature& signature, v1::Signature* pr
     if (entry.status == EntryStatus::kOk) out->set_score(entry.score);
     out->set_status(std::string(EntryStatusName(entry.status)));
     out->set_reason(entry.reason);
+    out->set_batches(entry.batches);
+    if (entry.status == EntryStatus::kOk) {
+      out->set_std(entry.score_std);
+      out->set_min(entry.score_min);
+      out->set_max(entry.score_max);
+    }
+    out->mutable_batch_scores()->Add(entry.batch_scores.begin(), entry.batch_scores.end());
   }
 }
 
@@ -176,6 +215,8 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
   spec.name = request->name();
   spec.model_sha256 = request->model_sha256();
   spec.input_sha256 = request->input_sha256();
+  spec.data_source = request->data_source();
+  spec.data_options = DataOptionsText(request->data_options());
   spec.activations = request->activations() == v1::ALL ? "all" : "modules";
   spec.priority = request->priority();
   spec.labels.insert(request->labels().begin(), request->labels().end());
@@ -279,6 +320,7 @@ grpc::Status SignatureServiceImpl::GetServerInfo(grpc::ServerContext*,
   response->set_running_jobs(status->running_jobs);
   response->set_max_upload_bytes(status->max_upload_bytes);
   response->set_started_at_ms(status->started_at_ms);
+  response->mutable_data_roots()->Add(status->data_roots.begin(), status->data_roots.end());
   return grpc::Status::OK;
 }
 

@@ -16,13 +16,15 @@ void JobMonitor::JobStarted(absl::string_view device, absl::string_view job_id) 
 }
 
 void JobMonitor::JobProgressed(absl::string_view job_id, int64_t done, int64_t total,
-                               absl::string_view activation) {
+                               absl::string_view activation, int64_t batch, int64_t batches) {
   absl::MutexLock lock(&mutex_);
   auto it = progress_.find(job_id);
   if (it == progress_.end()) return;
   it->second.done = done;
   it->second.total = total;
   it->second.activation = std::string(activation);
+  it->second.batch = batch;
+  it->second.batches = batches;
   BumpLocked();
 }
 

@@ -22,6 +22,8 @@ struct JobProgress {
   int64_t total = 0;  // activations of the forward pass; 0 until it is done
   std::string activation;
   std::string device;
+  int64_t batch = 0;  // from 1
+  int64_t batches = 0;
 };
 
 struct WorkerActivity {
@@ -35,7 +37,7 @@ class JobMonitor {
 
   void JobStarted(absl::string_view device, absl::string_view job_id);
   void JobProgressed(absl::string_view job_id, int64_t done, int64_t total,
-                     absl::string_view activation);
+                     absl::string_view activation, int64_t batch = 1, int64_t batches = 1);
   void JobEnded(absl::string_view device, absl::string_view job_id);
   // Something else changed (a job was submitted, cancelled or deleted).
   void Changed();

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/data_spec.h"
 #include "common/error_reason.h"
 #include "common/log_line.h"
 
@@ -93,9 +94,41 @@ absl::StatusOr<store::Page<store::CatalogedBlob>> ServerCore::ListModels(
   return catalog_->List(store::BlobKind::kModel, page);
 }
 
-absl::StatusOr<JobView> ServerCore::SubmitJob(const store::JobSpec& spec) {
-  for (const auto& [what, digest] : {std::pair{"model_sha256", &spec.model_sha256},
-                                     std::pair{"input_sha256", &spec.input_sha256}}) {
+absl::StatusOr<store::JobSpec> ServerCore::CheckData(store::JobSpec spec) const {
+  if (spec.data_source.empty() == spec.input_sha256.empty()) {
+    return WithReason(absl::InvalidArgumentError(
+                          "give the data as input_sha256 (an upload) or as data_source, one of "
+                          "the two"),
+                      reason::kInvalidDataSource);
+  }
+  DataSpec data;
+  if (!spec.data_source.empty()) {
+    auto parsed = ParseDataSource(spec.data_source);
+    if (!parsed.ok()) return WithReason(parsed.status(), reason::kInvalidDataSource);
+    data = *std::move(parsed);
+  }
+  if (absl::Status options = ParseDataOptions(spec.data_options, data); !options.ok()) {
+    return WithReason(options, reason::kInvalidDataSource);
+  }
+  ApplyDataDefaults(data);
+  // Uploads are named by input_sha256, as before data sources existed.
+  if (data.kind == DataKind::kUpload && !spec.data_source.empty()) {
+    spec.input_sha256 = data.location;
+    spec.data_source.clear();
+  }
+  if (!spec.data_source.empty()) spec.data_source = FormatDataSource(data);
+  spec.data_options = FormatDataOptions(data);
+  return spec;
+}
+
+absl::StatusOr<JobView> ServerCore::SubmitJob(const store::JobSpec& submitted) {
+  auto checked = CheckData(submitted);
+  if (!checked.ok()) return checked.status();
+  const store::JobSpec& spec = *checked;
+  std::vector<std::pair<const char*, const std::string*>> digests = {
+      {"model_sha256", &spec.model_sha256}};
+  if (!spec.input_sha256.empty()) digests.emplace_back("input_sha256", &spec.input_sha256);
+  for (const auto& [what, digest] : digests) {
     if (absl::Status valid = CheckDigest(what, *digest); !valid.ok()) return valid;
     if (!blobs_->Contains(*digest)) {
       return WithReason(absl::FailedPreconditionError(absl::StrCat(
@@ -206,6 +239,7 @@ absl::StatusOr<ServerStatus> ServerCore::GetStatus() {
   status.running_jobs = (*counts)[store::JobState::kRunning];
   status.max_upload_bytes = blobs_->max_bytes();
   status.started_at_ms = started_at_ms_;
+  status.data_roots = options_.data_roots;
   return status;
 }
 

@@ -27,7 +27,8 @@ struct ServerOptions {
   std::string db_path;
   std::string data_dir;
   int64_t max_upload_bytes = int64_t{2048} << 20;
-  std::vector<std::string> devices;  // one worker each
+  std::vector<std::string> devices;     // one worker each
+  std::vector<std::string> data_roots;  // where server paths may point (--data-root)
   std::string version;
   // How often a watcher looks at the database even when nothing was signalled.
   absl::Duration watch_poll = absl::Seconds(1);
@@ -51,6 +52,7 @@ struct ServerStatus {
   int64_t running_jobs = 0;
   int64_t max_upload_bytes = 0;
   int64_t started_at_ms = 0;
+  std::vector<std::string> data_roots;
 };
 
 class ServerCore {
@@ -100,6 +102,8 @@ class ServerCore {
              std::unique_ptr<store::SignatureStore> signatures,
              std::unique_ptr<store::BlobStore> blobs, std::unique_ptr<store::BlobCatalog> catalog);
   JobView View(store::Job job) const;
+  // The spec with its data source and options parsed, checked, defaulted and in canonical form.
+  absl::StatusOr<store::JobSpec> CheckData(store::JobSpec spec) const;
 
   ServerOptions options_;
   std::unique_ptr<store::JobQueue> queue_;

@@ -49,6 +49,12 @@ absl::Status Statement::Run() {
   return status_;
 }
 
+void Statement::Reset() {
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+  status_ = absl::OkStatus();
+}
+
 std::string Statement::Text(int column) const {
   const unsigned char* text = sqlite3_column_text(statement_, column);
   return text == nullptr ? std::string()

@@ -48,6 +48,8 @@ class Statement {
   bool Step();
   // Runs a statement that returns no rows.
   absl::Status Run();
+  // Makes the statement ready to bind and run again.
+  void Reset();
   const absl::Status& status() const { return status_; }
 
   int64_t Int(int column) const { return sqlite3_column_int64(statement_, column); }

@@ -1,5 +1,6 @@
 #include "server/store/job_queue.h"
 
+#include <cmath>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -41,12 +42,12 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec) {
   absl::Status status = db_->Transaction([&]() -> absl::Status {
     auto insert = db_->Prepare(
         "INSERT INTO jobs (id, seq, name, model_sha256, input_sha256, activations, priority, "
-        "state, created_at) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?, ?, ?, ?, "
-        "?, 'QUEUED', ?)");
+        "state, created_at, data_source, data_options) VALUES (?, (SELECT COALESCE(MAX(seq), 0) "
+        "+ 1 FROM jobs), ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?)");
     if (!insert.ok()) return insert.status();
     (*insert)->Bind(1, id).Bind(2, spec.name).Bind(3, spec.model_sha256);
     (*insert)->Bind(4, spec.input_sha256).Bind(5, spec.activations).Bind(6, spec.priority);
-    (*insert)->Bind(7, NowMs());
+    (*insert)->Bind(7, NowMs()).Bind(8, spec.data_source).Bind(9, spec.data_options);
     if (absl::Status run = (*insert)->Run(); !run.ok()) return run;
     for (const auto& [key, value] : spec.labels) {
       auto label = db_->Prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)");
@@ -128,21 +129,38 @@ absl::Status JobQueue::Complete(absl::string_view id, const Signature& signature
   return db_->Transaction([&]() -> absl::Status {
     // The state change first: it fails unless the job is RUNNING, and then nothing is written.
     if (absl::Status ended = EndRunning(id, JobState::kSucceeded, ""); !ended.ok()) return ended;
+    auto insert = db_->Prepare(
+        "INSERT INTO signature_entries (job_id, idx, module, call, op, d, n, score, status, "
+        "reason, batches, score_std, score_min, score_max) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?)");
+    if (!insert.ok()) return insert.status();
+    auto insert_batch = db_->Prepare(
+        "INSERT INTO entry_batch_scores (job_id, idx, batch, score) VALUES (?, ?, ?, ?)");
+    if (!insert_batch.ok()) return insert_batch.status();
     for (const SignatureEntry& entry : signature) {
-      auto insert = db_->Prepare(
-          "INSERT INTO signature_entries (job_id, idx, module, call, op, d, n, score, status, "
-          "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      if (!insert.ok()) return insert.status();
       Statement& row = **insert;
+      row.Reset();
       row.Bind(1, id).Bind(2, entry.index).Bind(3, entry.module).Bind(4, entry.call);
       row.Bind(5, entry.op).Bind(6, entry.d).Bind(7, entry.n);
+      row.Bind(9, EntryStatusName(entry.status)).Bind(10, entry.reason).Bind(11, entry.batches);
       if (entry.status == EntryStatus::kOk) {
-        row.Bind(8, entry.score);
+        row.Bind(8, entry.score).Bind(12, entry.score_std);
+        row.Bind(13, entry.score_min).Bind(14, entry.score_max);
       } else {
-        row.BindNull(8);
+        row.BindNull(8).BindNull(12).BindNull(13).BindNull(14);
       }
-      row.Bind(9, EntryStatusName(entry.status)).Bind(10, entry.reason);
       if (absl::Status run = row.Run(); !run.ok()) return run;
+      for (size_t b = 0; b < entry.batch_scores.size(); ++b) {
+        Statement& batch = **insert_batch;
+        batch.Reset();
+        batch.Bind(1, id).Bind(2, entry.index).Bind(3, static_cast<int64_t>(b));
+        if (std::isnan(entry.batch_scores[b])) {
+          batch.BindNull(4);
+        } else {
+          batch.Bind(4, entry.batch_scores[b]);
+        }
+        if (absl::Status run = batch.Run(); !run.ok()) return run;
+      }
     }
     return absl::OkStatus();
   });

@@ -21,7 +21,7 @@ constexpr std::array<std::pair<JobState, absl::string_view>, 5> kStateNames = {{
 
 constexpr char kJobColumns[] =
     "id, name, model_sha256, input_sha256, activations, priority, state, attempts, error, "
-    "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0), seq";
+    "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0), seq, data_source, data_options";
 
 Job JobFromRow(const Statement& row) {
   Job job;
@@ -37,6 +37,8 @@ Job JobFromRow(const Statement& row) {
   job.created_at_ms = row.Int(9);
   job.started_at_ms = row.Int(10);
   job.finished_at_ms = row.Int(11);
+  job.spec.data_source = row.Text(13);
+  job.spec.data_options = row.Text(14);
   return job;
 }
 

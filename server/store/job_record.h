@@ -25,7 +25,9 @@ bool IsFinal(JobState state);
 struct JobSpec {
   std::string name;
   std::string model_sha256;
-  std::string input_sha256;
+  std::string input_sha256;             // the uploaded batch; "" when data_source names the data
+  std::string data_source;              // KIND:LOCATION (common/data_spec.h); "" for input_sha256
+  std::string data_options;             // preprocessing and batching, key=value,...
   std::string activations = "modules";  // "modules" or "all"
   int64_t priority = 0;                 // higher runs first
   std::map<std::string, std::string> labels;

@@ -1,5 +1,6 @@
 #include "server/store/signature_store.h"
 
+#include <limits>
 #include <utility>
 
 namespace affsig::store {
@@ -12,8 +13,9 @@ absl::StatusOr<std::unique_ptr<SignatureStore>> SignatureStore::Open(const std::
 
 absl::Status SignatureStore::ReadEntries(StoredSignature& signature) {
   auto select = db_->Prepare(
-      "SELECT idx, module, call, op, d, n, score, status, reason FROM signature_entries "
-      "WHERE job_id = ? ORDER BY idx");
+      "SELECT idx, module, call, op, d, n, score, status, reason, batches, "
+      "COALESCE(score_std, 0), COALESCE(score_min, 0), COALESCE(score_max, 0) "
+      "FROM signature_entries WHERE job_id = ? ORDER BY idx");
   if (!select.ok()) return select.status();
   (*select)->Bind(1, signature.job.id);
   while ((*select)->Step()) {
@@ -28,9 +30,25 @@ absl::Status SignatureStore::ReadEntries(StoredSignature& signature) {
     entry.score = row.IsNull(6) ? 0.0 : row.Double(6);
     entry.status = ParseEntryStatus(row.Text(7)).value_or(EntryStatus::kFailed);
     entry.reason = row.Text(8);
+    entry.batches = row.Int(9);
+    entry.score_std = row.Double(10);
+    entry.score_min = row.Double(11);
+    entry.score_max = row.Double(12);
     signature.entries.push_back(std::move(entry));
   }
-  return (*select)->status();
+  if (!(*select)->status().ok()) return (*select)->status();
+  auto batches = db_->Prepare(
+      "SELECT idx, batch, score FROM entry_batch_scores WHERE job_id = ? ORDER BY idx, batch");
+  if (!batches.ok()) return batches.status();
+  (*batches)->Bind(1, signature.job.id);
+  while ((*batches)->Step()) {
+    const Statement& row = **batches;
+    const int64_t index = row.Int(0);
+    if (index < 0 || index >= static_cast<int64_t>(signature.entries.size())) continue;
+    signature.entries[static_cast<size_t>(index)].batch_scores.push_back(
+        row.IsNull(2) ? std::numeric_limits<double>::quiet_NaN() : row.Double(2));
+  }
+  return (*batches)->status();
 }
 
 absl::Status SignatureStore::ReadSummary(StoredSignature& signature) {

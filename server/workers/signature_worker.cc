@@ -3,13 +3,36 @@
 #include <ATen/ATen.h>
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "server/engine/npy_tensor.h"
+#include "common/batch_statistics.h"
+#include "common/data_spec.h"
+#include "server/datasets/batch_stream.h"
+#include "server/datasets/sample_dataset.h"
 #include "server/engine/signature_engine.h"
 
 namespace affsig::workers {
+namespace {
+
+absl::StatusOr<DataSpec> JobDataSpec(const store::JobSpec& spec) {
+  DataSpec data;
+  if (spec.data_source.empty()) {
+    data.kind = DataKind::kUpload;
+    data.location = spec.input_sha256;
+  } else {
+    auto parsed = ParseDataSource(spec.data_source);
+    if (!parsed.ok()) return parsed.status();
+    data = *std::move(parsed);
+  }
+  if (absl::Status options = ParseDataOptions(spec.data_options, data); !options.ok()) {
+    return options;
+  }
+  return data;
+}
+
+}  // namespace
 
 SignatureWorker::SignatureWorker(store::JobQueue& queue, const store::BlobStore& blobs,
                                  WorkerOptions options, WorkerEvents events)
@@ -21,35 +44,56 @@ absl::StatusOr<Signature> SignatureWorker::Compute(const store::Job& job) {
     return absl::NotFoundError(
         absl::StrCat("model ", job.spec.model_sha256, " was never uploaded"));
   }
-  auto input_path = blobs_.PathOf(job.spec.input_sha256);
-  if (!input_path.ok()) {
-    return absl::NotFoundError(
-        absl::StrCat("input ", job.spec.input_sha256, " was never uploaded"));
-  }
   auto mode = engine::ParseActivationMode(job.spec.activations);
   if (!mode.ok()) return mode.status();
+  auto data = JobDataSpec(job.spec);
+  if (!data.ok()) return data.status();
+  datasets::DataAccess access;
+  access.blob_path = [this](const std::string& sha256) { return blobs_.PathOf(sha256); };
+  access.roots = options_.data_roots;
+  auto dataset = datasets::OpenSampleDataset(*data, access);
+  if (!dataset.ok()) return dataset.status();
+  auto batches = datasets::BatchStream::Start(*std::move(dataset), *data);
+  if (!batches.ok()) return batches.status();
   // Messages name blobs by digest: the server's file layout is none of the user's business.
-  auto batch = engine::ReadNpyTensor(*input_path);
-  if (!batch.ok()) {
-    return absl::InvalidArgumentError(absl::StrReplaceAll(
-        batch.status().message(), {{*input_path, absl::StrCat("input ", job.spec.input_sha256)}}));
-  }
-  at::Tensor input = *batch;
-  if (!at::isFloatingType(input.scalar_type())) input = input.to(at::kFloat);
   auto model =
       engine::SignatureModel::Load(*model_path, {options_.device, options_.intra_op_threads});
   if (!model.ok()) {
     return absl::InvalidArgumentError(absl::StrReplaceAll(
         model.status().message(), {{*model_path, absl::StrCat("model ", job.spec.model_sha256)}}));
   }
+
+  const int64_t batch_count = (*batches)->batch_count();
+  std::vector<Signature> per_batch;
   engine::SignatureCallbacks callbacks;
   callbacks.should_stop = [&] { return queue_.CancelRequested(job.id); };
   if (events_.on_progress) {
     callbacks.on_progress = [&](const engine::SignatureProgress& progress) {
-      events_.on_progress({job.id, progress.scored, progress.total, progress.activation});
+      // Activations over every batch, the forward pass of the first giving the count.
+      const auto batch = static_cast<int64_t>(per_batch.size());
+      events_.on_progress({job.id, batch * progress.total + progress.scored,
+                           batch_count * progress.total, progress.activation, batch + 1,
+                           batch_count});
     };
   }
-  return (*model)->Compute(input, {*mode}, callbacks);
+  while (true) {
+    auto batch = (*batches)->Next();
+    if (!batch.ok()) {
+      return absl::Status(batch.status().code(),
+                          absl::StrCat("batch ", per_batch.size() + 1, " of ", batch_count, ": ",
+                                       batch.status().message()));
+    }
+    if (!batch->has_value()) break;
+    auto signature = (*model)->Compute(**batch, {*mode}, callbacks);
+    if (!signature.ok()) {
+      if (batch_count == 1) return signature.status();
+      return absl::Status(signature.status().code(),
+                          absl::StrCat("batch ", per_batch.size() + 1, " of ", batch_count, ": ",
+                                       signature.status().message()));
+    }
+    per_batch.push_back(*std::move(signature));
+  }
+  return CombineBatches(per_batch);
 }
 
 absl::StatusOr<std::optional<store::Job>> SignatureWorker::RunNext() {

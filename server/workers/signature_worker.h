@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/store/blob_store.h"
@@ -17,8 +18,9 @@
 namespace affsig::workers {
 
 struct WorkerOptions {
-  std::string device = "cpu";  // "cpu" or "cuda:K"
-  int intra_op_threads = 0;    // 0 leaves LibTorch's setting
+  std::string device = "cpu";           // "cpu" or "cuda:K"
+  int intra_op_threads = 0;             // 0 leaves LibTorch's setting
+  std::vector<std::string> data_roots;  // where jobs may read server paths (--data-root)
 };
 
 struct JobProgress {
@@ -26,6 +28,8 @@ struct JobProgress {
   int64_t done = 0;        // activations scored
   int64_t total = 0;       // activations of the forward pass
   std::string activation;  // the module path of the activation just scored
+  int64_t batch = 1;       // the batch being scored, from 1
+  int64_t batches = 1;
 };
 
 // What a worker reports as it goes, naming its device; any may be empty.

@@ -155,22 +155,27 @@ TEST_F(SignatureServiceTest, UploadsOnceWatchesProgressAndServesTheGoldenSignatu
   ASSERT_TRUE(direct.ok());
   EXPECT_TRUE(direct->already_stored());
 
-  const std::string id = SubmitMlp({{"arch", "mlp"}});
+  // A job long enough (400 activations) for its progress to be seen on the way.
+  const std::string deep = SubmitOrDie(DeepModel(), DeepInput(128));
   std::vector<v1::Job> updates;
-  auto ended = client_->Watch(id, [&](const v1::Job& job) { updates.push_back(job); });
+  auto ended = client_->Watch(deep, [&](const v1::Job& job) { updates.push_back(job); });
   ASSERT_TRUE(ended.ok()) << ended.status();
   EXPECT_EQ(ended->state(), v1::SUCCEEDED) << ended->error();
-  ASSERT_FALSE(updates.empty());
+  ASSERT_GT(updates.size(), 2u);
   EXPECT_EQ(updates.back().state(), v1::SUCCEEDED);
-  bool saw_progress = false;
+  int64_t last_done = -1;
   for (const v1::Job& update : updates) {
-    if (update.state() == v1::RUNNING && update.progress().total() > 0) {
-      saw_progress = true;
-      EXPECT_EQ(update.progress().total(), static_cast<int64_t>(mlp_->signature.size()));
-      EXPECT_EQ(update.device(), "cpu");
-    }
+    if (update.state() != v1::RUNNING || update.progress().total() == 0) continue;
+    EXPECT_EQ(update.progress().total(), 400);
+    EXPECT_EQ(update.progress().batches(), 1);
+    EXPECT_GT(update.progress().done(), last_done);  // every update says something new
+    EXPECT_EQ(update.device(), "cpu");
+    last_done = update.progress().done();
   }
-  EXPECT_TRUE(saw_progress);
+  EXPECT_GT(last_done, 0);
+
+  const std::string id = SubmitMlp({{"arch", "mlp"}});
+  EXPECT_EQ(WaitForEnd(id).state(), v1::SUCCEEDED);
   auto signature = client_->GetSignature(id);
   ASSERT_TRUE(signature.ok()) << signature.status();
   EXPECT_EQ(signature->job().labels().at("arch"), "mlp");
@@ -179,10 +184,11 @@ TEST_F(SignatureServiceTest, UploadsOnceWatchesProgressAndServesTheGoldenSignatu
 
   auto models = client_->ListModels({});
   ASSERT_TRUE(models.ok()) << models.status();
-  ASSERT_EQ(models->models_size(), 1);
-  EXPECT_EQ(models->models(0).name(), "mlp_mixed.pt");
-  EXPECT_EQ(models->models(0).job_count(), 1);
-  EXPECT_EQ(models->models(0).size(),
+  ASSERT_EQ(models->models_size(), 2);
+  EXPECT_EQ(models->models(0).name(), "deep_loop.pt");  // newest first
+  EXPECT_EQ(models->models(1).name(), "mlp_mixed.pt");
+  EXPECT_EQ(models->models(1).job_count(), 1);
+  EXPECT_EQ(models->models(1).size(),
             static_cast<int64_t>(std::filesystem::file_size(mlp_->model_path)));
 
   auto info = client_->GetServerInfo();

@@ -99,9 +99,9 @@ TEST_F(AffsigCliTest, SubmitWaitPrintsTheSignatureAsJsonOnStdoutOnly) {
     EXPECT_EQ(entry.at("status").string_value(), "ok");
     EXPECT_NEAR(entry.at("score").number_value(), golden_->signature[i].score, 1e-3);
   }
-  // Progress went to stderr, as plain lines: stderr is not a terminal here.
-  EXPECT_THAT(run.err, HasSubstr("SUCCEEDED"));
-  EXPECT_THAT(run.err, HasSubstr(" activations"));
+  // Progress went to stderr, as plain lines (stderr is not a terminal here); a job this short
+  // may end before any activation count is seen.
+  EXPECT_THAT(run.err, HasSubstr("SUCCEEDED\n"));
 }
 
 TEST_F(AffsigCliTest, SubmitPrintsTheJobIdLastAndStatusAndResultFollowIt) {
@@ -124,7 +124,8 @@ TEST_F(AffsigCliTest, SubmitPrintsTheJobIdLastAndStatusAndResultFollowIt) {
 
   const auto csv = Affsig({"result", job_id, "--format=csv"});
   ASSERT_EQ(csv.exit_code, 0);
-  EXPECT_THAT(csv.out, StartsWith("index,module,call,op,n,d,score,status,reason\n"));
+  EXPECT_THAT(csv.out, StartsWith("index,module,call,op,n,d,score,status,reason,std,min,max,"
+                                  "batches\n"));
   const auto table = Affsig({"result", job_id});
   EXPECT_THAT(table.out, StartsWith("index  module"));
 

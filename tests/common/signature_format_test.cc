@@ -3,10 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace affsig {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Signature Sample() {
   // Fields: index, module, call, op, d, n, score, status, reason.
@@ -47,10 +50,30 @@ TEST(SignatureFormatTest, JsonHasNullScoresAndEscapedStrings) {
 
 TEST(SignatureFormatTest, CsvQuotesFieldsThatNeedIt) {
   const std::string csv = FormatSignatureCsv(Sample());
-  EXPECT_THAT(csv, HasSubstr("index,module,call,op,n,d,score,status,reason\n"));
-  EXPECT_THAT(csv, HasSubstr("0,layer1.0.relu,1,ReLU,64,256,0.8125,ok,\n"));
+  EXPECT_THAT(csv, HasSubstr("index,module,call,op,n,d,score,status,reason,std,min,max,batches\n"));
+  EXPECT_THAT(csv, HasSubstr("0,layer1.0.relu,1,ReLU,64,256,0.8125,ok,,0,0,0,1\n"));
   EXPECT_THAT(csv, HasSubstr("1,,0,softmax,1,10,,too_few_samples,"));
   EXPECT_THAT(csv, HasSubstr("2,\"head,\"\"x\"\"\",0,GELU"));
+}
+
+TEST(SignatureFormatTest, SeveralBatchesShowTheirSpread) {
+  SignatureEntry entry;
+  entry.module = "relu";
+  entry.op = "ReLU";
+  entry.score = 0.5;
+  entry.score_std = 0.25;
+  entry.score_min = 0.25;
+  entry.score_max = 0.75;
+  entry.batches = 2;
+  entry.batch_scores = {0.25, std::nan(""), 0.75};
+  const std::string table = FormatSignatureTable({entry});
+  EXPECT_THAT(table, HasSubstr("score       std  batches  status"));
+  EXPECT_THAT(table, HasSubstr("0.500000  0.250000      2/3  ok"));
+  const std::string json = FormatSignatureJson({entry});
+  EXPECT_THAT(json, HasSubstr("\"batches\": 2, \"std\": 0.25, \"min\": 0.25, \"max\": 0.75"));
+  EXPECT_THAT(json, HasSubstr("\"batch_scores\": [0.25, null, 0.75]"));
+  // One batch: no spread columns for people.
+  EXPECT_THAT(FormatSignatureTable(Sample()), Not(HasSubstr("std")));
 }
 
 TEST(SignatureFormatTest, ParsesFormatNamesAndStatusNames) {

@@ -1,0 +1,119 @@
+#include "server/datasets/batch_stream.h"
+
+#include <ATen/ATen.h>
+
+#include <numeric>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/datasets/preprocessing.h"
+
+namespace affsig::datasets {
+
+absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Start(
+    std::unique_ptr<SampleDataset> dataset, const DataSpec& spec, int prefetch) {
+  const int64_t samples = dataset->size();
+  const int64_t batch_size = spec.batching.batch_size > 0 ? spec.batching.batch_size : samples;
+  const int64_t full_batches = batch_size > 0 ? samples / batch_size : 0;
+  if (samples == 0) return absl::InvalidArgumentError("the data holds no samples");
+  if (full_batches == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the data holds ", samples, " samples, fewer than one batch of ", batch_size));
+  }
+  const int64_t asked = spec.batching.batches;
+  if (asked > full_batches) {
+    return absl::InvalidArgumentError(absl::StrCat("asked for ", asked, " batches of ", batch_size,
+                                                   " but the data holds ", samples,
+                                                   " samples: ", full_batches, " batches"));
+  }
+  std::vector<int64_t> order(static_cast<size_t>(samples));
+  std::iota(order.begin(), order.end(), 0);
+  if (spec.batching.shuffle_seed) {
+    // Fisher-Yates with a fixed generator: the same seed gives the same order everywhere.
+    std::mt19937_64 random(*spec.batching.shuffle_seed);
+    for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[random() % (i + 1)]);
+  }
+  return std::unique_ptr<BatchStream>(new BatchStream(std::move(dataset), spec, std::move(order),
+                                                      batch_size, asked > 0 ? asked : full_batches,
+                                                      prefetch));
+}
+
+BatchStream::BatchStream(std::unique_ptr<SampleDataset> dataset, const DataSpec& spec,
+                         std::vector<int64_t> order, int64_t batch_size, int64_t batch_count,
+                         int prefetch)
+    : dataset_(std::move(dataset)),
+      preprocessing_(spec.preprocessing),
+      order_(std::move(order)),
+      batch_size_(batch_size),
+      batch_count_(batch_count),
+      prefetch_(static_cast<size_t>(std::max(prefetch, 1))) {
+  producer_ = std::thread([this] { Produce(); });
+}
+
+BatchStream::~BatchStream() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  producer_.join();
+}
+
+absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
+  std::vector<at::Tensor> samples;
+  samples.reserve(static_cast<size_t>(batch_size_));
+  for (int64_t i = 0; i < batch_size_; ++i) {
+    const int64_t index = order_[static_cast<size_t>(batch * batch_size_ + i)];
+    auto sample = dataset_->Read(index);
+    if (!sample.ok()) return sample.status();
+    auto prepared = Preprocess(*sample, preprocessing_);
+    if (!prepared.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sample ", index, ": ", prepared.status().message()));
+    }
+    if (!samples.empty() && !prepared->sizes().equals(samples.front().sizes())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sample ", index, " has shape (", absl::StrJoin(prepared->sizes(), ", "),
+          ") but the batch's first has (", absl::StrJoin(samples.front().sizes(), ", "),
+          "): resize and crop them to one size"));
+    }
+    samples.push_back(*std::move(prepared));
+  }
+  return at::stack(samples);
+}
+
+void BatchStream::Produce() {
+  for (int64_t batch = 0; batch < batch_count_; ++batch) {
+    {
+      absl::MutexLock lock(&mutex_);
+      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        return stopping_ || ready_.size() < prefetch_;
+      };
+      mutex_.Await(absl::Condition(&room));
+      if (stopping_) return;
+    }
+    absl::StatusOr<at::Tensor> made = MakeBatch(batch);
+    const bool failed = !made.ok();
+    absl::MutexLock lock(&mutex_);
+    ready_.push_back(std::move(made));
+    if (failed) return;  // the consumer gets the error in order and stops there
+  }
+}
+
+absl::StatusOr<std::optional<at::Tensor>> BatchStream::Next() {
+  if (taken_ == batch_count_) return std::optional<at::Tensor>();
+  absl::MutexLock lock(&mutex_);
+  auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return !ready_.empty(); };
+  mutex_.Await(absl::Condition(&available));
+  absl::StatusOr<at::Tensor> batch = std::move(ready_.front());
+  ready_.pop_front();
+  ++taken_;
+  if (!batch.ok()) {
+    taken_ = batch_count_;
+    return batch.status();
+  }
+  return std::optional<at::Tensor>(*std::move(batch));
+}
+
+}  // namespace affsig::datasets

@@ -1,0 +1,64 @@
+// Batches of preprocessed samples, made on a thread ahead of the model: at most `prefetch`
+// batches wait, so memory stays bounded by a few batches whatever the dataset's size. Batches hold
+// `batch_size` samples in stored or seeded-shuffled order; a last partial batch is dropped, as
+// the paper does.
+#ifndef AFFSIG_SERVER_DATASETS_BATCH_STREAM_H_
+#define AFFSIG_SERVER_DATASETS_BATCH_STREAM_H_
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/data_spec.h"
+#include "server/datasets/sample_dataset.h"
+
+namespace affsig::datasets {
+
+class BatchStream {
+ public:
+  // INVALID_ARGUMENT when the source holds fewer samples than one batch, or than the batches
+  // asked for.
+  static absl::StatusOr<std::unique_ptr<BatchStream>> Start(std::unique_ptr<SampleDataset> dataset,
+                                                            const DataSpec& spec, int prefetch = 2);
+  ~BatchStream();
+  BatchStream(const BatchStream&) = delete;
+  BatchStream& operator=(const BatchStream&) = delete;
+
+  int64_t batch_count() const { return batch_count_; }
+  int64_t batch_size() const { return batch_size_; }
+
+  // The next batch (batch_size x sample shape, float32 on the CPU); nullopt after the last. An
+  // error (an unreadable image, samples of different shapes) names the sample's source.
+  absl::StatusOr<std::optional<at::Tensor>> Next();
+
+ private:
+  BatchStream(std::unique_ptr<SampleDataset> dataset, const DataSpec& spec,
+              std::vector<int64_t> order, int64_t batch_size, int64_t batch_count, int prefetch);
+  void Produce();
+  absl::StatusOr<at::Tensor> MakeBatch(int64_t batch);
+
+  std::unique_ptr<SampleDataset> dataset_;
+  Preprocessing preprocessing_;
+  std::vector<int64_t> order_;
+  int64_t batch_size_ = 0;
+  int64_t batch_count_ = 0;
+  size_t prefetch_ = 2;
+  int64_t taken_ = 0;
+
+  absl::Mutex mutex_;
+  std::deque<absl::StatusOr<at::Tensor>> ready_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread producer_;
+};
+
+}  // namespace affsig::datasets
+
+#endif  // AFFSIG_SERVER_DATASETS_BATCH_STREAM_H_

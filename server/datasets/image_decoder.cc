@@ -1,0 +1,168 @@
+#include "server/datasets/image_decoder.h"
+
+#include <ATen/ATen.h>
+#include <jpeglib.h>
+#include <png.h>
+
+#include <algorithm>
+#include <csetjmp>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace affsig::datasets {
+namespace {
+
+absl::Status Bad(const std::string& path, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("image '", path, "': ", why));
+}
+
+struct JpegErrorManager {
+  jpeg_error_mgr manager;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void OnJpegError(j_common_ptr info) {
+  auto* errors = reinterpret_cast<JpegErrorManager*>(info->err);
+  (*info->err->format_message)(info, errors->message);
+  longjmp(errors->jump, 1);
+}
+
+// Runs libjpeg calls; false when libjpeg reports an error (it longjmps here). The calls must not
+// own C++ objects: a longjmp skips their destructors.
+template <typename Calls>
+bool JpegCalls(JpegErrorManager& errors, Calls calls) {
+  if (setjmp(errors.jump)) return false;
+  calls();
+  return true;
+}
+
+absl::StatusOr<at::Tensor> DecodeJpeg(const std::string& path, const std::string& bytes,
+                                      ColorMode mode) {
+  jpeg_decompress_struct info;
+  JpegErrorManager errors;
+  info.err = jpeg_std_error(&errors.manager);
+  errors.manager.error_exit = OnJpegError;
+  jpeg_create_decompress(&info);
+  auto fail = [&] {
+    jpeg_destroy_decompress(&info);
+    return Bad(path, absl::StrCat("not a readable JPEG: ", errors.message));
+  };
+  if (!JpegCalls(errors, [&] {
+        jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+        jpeg_read_header(&info, TRUE);
+        const bool gray = info.jpeg_color_space == JCS_GRAYSCALE && mode == ColorMode::kUnchanged;
+        info.out_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
+        jpeg_start_decompress(&info);
+      })) {
+    return fail();
+  }
+  const int64_t height = info.output_height, width = info.output_width;
+  const int64_t channels = info.output_components;
+  at::Tensor image = at::empty({height, width, channels}, at::kByte);
+  uint8_t* data = image.data_ptr<uint8_t>();
+  if (!JpegCalls(errors, [&] {
+        while (info.output_scanline < info.output_height) {
+          JSAMPROW row = data + static_cast<int64_t>(info.output_scanline) * width * channels;
+          jpeg_read_scanlines(&info, &row, 1);
+        }
+        jpeg_finish_decompress(&info);
+      })) {
+    return fail();
+  }
+  jpeg_destroy_decompress(&info);
+  return image.permute({2, 0, 1}).contiguous();
+}
+
+struct PngReadState {
+  const std::string* bytes;
+  size_t offset = 0;
+};
+
+void ReadPngBytes(png_structp png, png_bytep out, png_size_t length) {
+  auto* state = static_cast<PngReadState*>(png_get_io_ptr(png));
+  if (state->offset + length > state->bytes->size()) png_error(png, "the file is truncated");
+  std::copy_n(state->bytes->data() + state->offset, length, out);
+  state->offset += length;
+}
+
+void OnPngError(png_structp png, png_const_charp message) {
+  auto* text = static_cast<std::string*>(png_get_error_ptr(png));
+  *text = message;
+  longjmp(png_jmpbuf(png), 1);
+}
+
+void OnPngWarning(png_structp, png_const_charp) {}
+
+// Runs libpng calls; false when libpng reports an error (it longjmps here). As for libjpeg, the
+// calls own no C++ objects.
+template <typename Calls>
+bool PngCalls(png_structp png, Calls calls) {
+  if (setjmp(png_jmpbuf(png))) return false;
+  calls();
+  return true;
+}
+
+absl::StatusOr<at::Tensor> DecodePng(const std::string& path, const std::string& bytes,
+                                     ColorMode mode) {
+  std::string error;
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, OnPngError, OnPngWarning);
+  png_infop info = png_create_info_struct(png);
+  auto fail = [&] {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return Bad(path, absl::StrCat("not a readable PNG: ", error));
+  };
+  PngReadState state{&bytes};
+  if (!PngCalls(png, [&] {
+        png_set_read_fn(png, &state, ReadPngBytes);
+        png_read_info(png, info);
+        const int color = png_get_color_type(png, info);
+        if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+        if (png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
+        if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
+        if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+        png_set_strip_alpha(png);
+        if ((color & PNG_COLOR_MASK_COLOR) == 0 && mode == ColorMode::kRgb) {
+          png_set_gray_to_rgb(png);
+        }
+        png_read_update_info(png, info);
+      })) {
+    return fail();
+  }
+  const int64_t height = png_get_image_height(png, info), width = png_get_image_width(png, info);
+  const int64_t channels = png_get_channels(png, info);
+  at::Tensor image = at::empty({height, width, channels}, at::kByte);
+  std::vector<png_bytep> rows(static_cast<size_t>(height));
+  for (int64_t y = 0; y < height; ++y) rows[y] = image.data_ptr<uint8_t>() + y * width * channels;
+  png_bytepp row_pointers = rows.data();
+  if (!PngCalls(png, [&] {
+        png_read_image(png, row_pointers);
+        png_read_end(png, nullptr);
+      })) {
+    return fail();
+  }
+  png_destroy_read_struct(&png, &info, nullptr);
+  return image.permute({2, 0, 1}).contiguous();
+}
+
+}  // namespace
+
+absl::StatusOr<at::Tensor> DecodeImageFile(const std::string& path, ColorMode mode) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Bad(path, "cannot be read");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
+      static_cast<unsigned char>(bytes[1]) == 0xD8) {
+    return DecodeJpeg(path, bytes, mode);
+  }
+  if (bytes.size() >= 8 &&
+      png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) == 0) {
+    return DecodePng(path, bytes, mode);
+  }
+  return Bad(path, bytes.empty() ? "the file is empty" : "neither a JPEG nor a PNG file");
+}
+
+}  // namespace affsig::datasets

@@ -1,0 +1,20 @@
+// torchvision's ImageClassification preprocessing of one sample (transforms/_presets.py): resize
+// the shorter side (bilinear, antialiased; 8-bit images are rounded back to 8 bits, as
+// torchvision does on uint8 tensors), center-crop, scale 8-bit images to [0, 1], normalize.
+#ifndef AFFSIG_SERVER_DATASETS_PREPROCESSING_H_
+#define AFFSIG_SERVER_DATASETS_PREPROCESSING_H_
+
+#include <ATen/Tensor.h>
+
+#include "absl/status/statusor.h"
+#include "common/data_spec.h"
+
+namespace affsig::datasets {
+
+// `sample`: an 8-bit C x H x W image, or a float tensor (resize and crop need C x H x W).
+// Returns float32.
+absl::StatusOr<at::Tensor> Preprocess(const at::Tensor& sample, const Preprocessing& options);
+
+}  // namespace affsig::datasets
+
+#endif  // AFFSIG_SERVER_DATASETS_PREPROCESSING_H_
