@@ -44,6 +44,10 @@ std::string CommittedFixtureDir() { return AFFSIG_SOURCE_DIR "/tests/fixtures/go
 
 std::string ServiceFixtureDir() { return AFFSIG_SOURCE_DIR "/tests/fixtures/service"; }
 
+std::string ImageFixtureDir() {
+  return EnvOr("AFFSIG_IMAGE_FIXTURE_DIR", AFFSIG_IMAGE_FIXTURE_DIR);
+}
+
 std::string GeneratedFixtureDir() { return EnvOr("AFFSIG_FIXTURE_DIR", AFFSIG_FIXTURE_DIR); }
 
 std::string ZooFixtureDir() { return EnvOr("AFFSIG_ZOO_DIR", AFFSIG_ZOO_DIR); }

@@ -3,10 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/batch_statistics.h"
+#include "common/data_spec.h"
+#include "server/datasets/batch_stream.h"
+#include "server/engine/signature_engine.h"
 #include "server/store/signature_store.h"
 #include "tests/golden_cases.h"
 #include "tests/scratch_dir.h"
@@ -145,6 +150,95 @@ TEST_F(SignatureWorkerTest, ACancelledRunningJobStopsAtItsNextActivation) {
   ASSERT_TRUE(ran.ok()) << ran.status();
   EXPECT_EQ((*ran)->state, JobState::kCancelled);
   EXPECT_TRUE(Entries(id)->empty());
+}
+
+TEST_F(SignatureWorkerTest, ABatchedJobStoresEachEntrysMeanAndSpreadOverItsBatches) {
+  const std::string model_path = testing::CommittedFixtureDir() + "/mlp_mixed.pt";
+  store::JobSpec spec;
+  spec.model_sha256 = UploadFile(model_path);
+  spec.data_source = "random:24,count=100,seed=3";
+  spec.data_options = "batch_size=32,batches=3";
+  const std::string id = queue_->Submit(spec)->id;
+  WorkerEvents events;
+  std::vector<JobProgress> progress;
+  events.on_progress = [&](const JobProgress& p) { progress.push_back(p); };
+  SignatureWorker worker(*queue_, *blobs_, {testing::TestDevice()}, events);
+  auto ran = worker.RunNext();
+  ASSERT_TRUE(ran.ok() && ran->has_value()) << ran.status();
+  ASSERT_EQ((*ran)->state, JobState::kSucceeded) << (*ran)->error;
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().batch, 3);
+  EXPECT_EQ(progress.back().batches, 3);
+  EXPECT_EQ(progress.back().done, progress.back().total);
+
+  // The same batches through the engine, one by one.
+  DataSpec data = *ParseDataSource(spec.data_source);
+  ASSERT_TRUE(ParseDataOptions(spec.data_options, data).ok());
+  auto stream = datasets::BatchStream::Start(*datasets::OpenSampleDataset(data, {}), data);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  auto model = engine::SignatureModel::Load(model_path, {testing::TestDevice()});
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<Signature> per_batch;
+  while (true) {
+    auto batch = (*stream)->Next();
+    ASSERT_TRUE(batch.ok());
+    if (!batch->has_value()) break;
+    EXPECT_EQ((*batch)->size(0), 32);
+    per_batch.push_back(*(*model)->Compute(**batch, {engine::ActivationMode::kModules}));
+  }
+  ASSERT_EQ(per_batch.size(), 3u);
+  const Signature expected = *CombineBatches(per_batch);
+  auto entries = Entries(id);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const SignatureEntry& got = (*entries)[i];
+    EXPECT_EQ(got.module, expected[i].module);
+    EXPECT_EQ(got.batches, expected[i].batches);
+    EXPECT_NEAR(got.score, expected[i].score, 1e-12);
+    EXPECT_NEAR(got.score_std, expected[i].score_std, 1e-12);
+    EXPECT_NEAR(got.score_min, expected[i].score_min, 1e-12);
+    EXPECT_NEAR(got.score_max, expected[i].score_max, 1e-12);
+    ASSERT_EQ(got.batch_scores.size(), 3u);
+    for (int b = 0; b < 3; ++b) {
+      if (per_batch[b][i].status == EntryStatus::kOk) {
+        EXPECT_NEAR(got.batch_scores[b], per_batch[b][i].score, 1e-12);
+      } else {
+        EXPECT_TRUE(std::isnan(got.batch_scores[b]));  // GLU: dim_mismatch in every batch
+      }
+    }
+  }
+  EXPECT_GT(expected.front().score_std, 0.0);  // three different batches: some spread
+}
+
+TEST_F(SignatureWorkerTest, BadDataFailsTheJobWithOneLineNamingTheFile) {
+  const std::string model = UploadFile(testing::CommittedFixtureDir() + "/mlp_mixed.pt");
+  const std::filesystem::path root = dir_ / "root";
+  std::filesystem::create_directories(root / "empty_folder");
+  std::ofstream(root / "cifar.bin") << std::string(100, 'x');
+  auto submit = [&](const std::string& source, const std::string& options = "") {
+    store::JobSpec spec;
+    spec.model_sha256 = model;
+    spec.data_source = source;
+    spec.data_options = options;
+    return queue_->Submit(spec)->id;
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {submit("server:/etc/passwd"), "outside the server's data roots"},
+      {submit("server:" + (root / ".." / "root" / "x.npy").string()), "'..' is not allowed"},
+      {submit("imagefolder:" + (root / "empty_folder").string()), "no images in"},
+      {submit("cifar10:" + (root / "cifar.bin").string()), "cifar.bin' is not a CIFAR-10"},
+      {submit("random:24,count=10,seed=1", "batch_size=4,batches=5"), "asked for 5 batches"},
+  };
+  SignatureWorker worker(*queue_, *blobs_, {testing::TestDevice(), 0, {root.string()}});
+  for (const auto& [id, message] : cases) {
+    auto ran = worker.RunNext();
+    ASSERT_TRUE(ran.ok() && ran->has_value());
+    EXPECT_EQ((*ran)->id, id);
+    EXPECT_EQ((*ran)->state, JobState::kFailed);
+    EXPECT_THAT((*ran)->error, HasSubstr(message));
+    EXPECT_EQ((*ran)->error.find('\n'), std::string::npos);
+  }
 }
 
 }  // namespace

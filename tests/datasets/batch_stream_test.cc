@@ -1,0 +1,96 @@
+#include "server/datasets/batch_stream.h"
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace affsig::datasets {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Sample i is a 1-element tensor holding i; sample `bad` fails to read.
+class CountingDataset final : public SampleDataset {
+ public:
+  explicit CountingDataset(int64_t size, int64_t bad = -1) : size_(size), bad_(bad) {}
+  int64_t size() const override { return size_; }
+  absl::StatusOr<at::Tensor> Read(int64_t index) override {
+    if (index == bad_) return absl::InvalidArgumentError("image 'x/7.png': not a readable PNG");
+    return at::full({1}, static_cast<float>(index));
+  }
+
+ private:
+  int64_t size_, bad_;
+};
+
+DataSpec Batches(int64_t batch_size, int64_t batches = 0,
+                 std::optional<uint64_t> seed = std::nullopt) {
+  DataSpec spec;
+  spec.kind = DataKind::kRandom;
+  spec.batching.batch_size = batch_size;
+  spec.batching.batches = batches;
+  spec.batching.shuffle_seed = seed;
+  return spec;
+}
+
+std::vector<std::vector<int>> Drain(BatchStream& stream) {
+  std::vector<std::vector<int>> batches;
+  while (true) {
+    auto batch = stream.Next();
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    if (!batch.ok() || !batch->has_value()) break;
+    std::vector<int> values;
+    for (int64_t i = 0; i < (*batch)->size(0); ++i) values.push_back((**batch)[i][0].item<int>());
+    batches.push_back(values);
+  }
+  return batches;
+}
+
+TEST(BatchStreamTest, FullBatchesInStoredOrderDropTheLastPartialOne) {
+  auto stream = BatchStream::Start(std::make_unique<CountingDataset>(10), Batches(3));
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  EXPECT_EQ((*stream)->batch_count(), 3);
+  EXPECT_EQ(Drain(**stream), (std::vector<std::vector<int>>{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}}));
+  auto all = BatchStream::Start(std::make_unique<CountingDataset>(4), Batches(0));
+  EXPECT_EQ(Drain(**all), (std::vector<std::vector<int>>{{0, 1, 2, 3}}));
+  auto two = BatchStream::Start(std::make_unique<CountingDataset>(10), Batches(3, 2));
+  EXPECT_EQ((*two)->batch_count(), 2);
+  EXPECT_EQ(Drain(**two).size(), 2u);
+}
+
+TEST(BatchStreamTest, ASeedShufflesTheSameWayEveryTime) {
+  auto first = BatchStream::Start(std::make_unique<CountingDataset>(12), Batches(4, 0, 42));
+  auto again = BatchStream::Start(std::make_unique<CountingDataset>(12), Batches(4, 0, 42));
+  auto other = BatchStream::Start(std::make_unique<CountingDataset>(12), Batches(4, 0, 43));
+  const auto batches = Drain(**first);
+  EXPECT_EQ(batches, Drain(**again));
+  EXPECT_NE(batches, Drain(**other));
+  std::set<int> seen;
+  for (const auto& batch : batches) seen.insert(batch.begin(), batch.end());
+  EXPECT_EQ(seen.size(), 12u);  // a permutation: every sample once
+  EXPECT_NE(batches.front(), (std::vector<int>{0, 1, 2, 3}));
+}
+
+TEST(BatchStreamTest, TooFewSamplesAndUnreadableSamplesAreClearErrors) {
+  EXPECT_THAT(
+      BatchStream::Start(std::make_unique<CountingDataset>(2), Batches(3)).status().message(),
+      HasSubstr("fewer than one batch of 3"));
+  EXPECT_THAT(
+      BatchStream::Start(std::make_unique<CountingDataset>(10), Batches(3, 4)).status().message(),
+      HasSubstr("asked for 4 batches of 3 but the data holds 10 samples: 3 batches"));
+  EXPECT_THAT(
+      BatchStream::Start(std::make_unique<CountingDataset>(0), Batches(0)).status().message(),
+      HasSubstr("no samples"));
+  auto stream = BatchStream::Start(std::make_unique<CountingDataset>(9, 7), Batches(3));
+  ASSERT_TRUE(stream.ok());
+  EXPECT_TRUE((*stream)->Next().ok());
+  EXPECT_TRUE((*stream)->Next().ok());
+  auto failed = (*stream)->Next();
+  EXPECT_THAT(failed.status().message(), HasSubstr("x/7.png"));
+  EXPECT_FALSE((*stream)->Next()->has_value());  // and nothing after it
+}
+
+}  // namespace
+}  // namespace affsig::datasets
