@@ -44,6 +44,42 @@ std::string JsonArray(const std::vector<std::string>& items) {
   return absl::StrCat("[\n  ", absl::StrJoin(items, ",\n  "), "\n]");
 }
 
+std::string NumbersJson(const google::protobuf::RepeatedField<double>& values) {
+  return absl::StrCat("[", absl::StrJoin(values, ", "), "]");
+}
+
+std::string DataOptionsJson(const v1::DataOptions& options) {
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"batch_size", absl::StrCat(options.batch_size())},
+      {"batches", absl::StrCat(options.batches())}};
+  if (options.has_shuffle_seed()) {
+    fields.emplace_back("shuffle_seed", absl::StrCat(options.shuffle_seed()));
+  }
+  if (options.has_resize()) fields.emplace_back("resize", absl::StrCat(options.resize()));
+  if (options.has_crop()) fields.emplace_back("crop", absl::StrCat(options.crop()));
+  fields.emplace_back("mean", NumbersJson(options.mean()));
+  fields.emplace_back("std", NumbersJson(options.std()));
+  fields.emplace_back("grayscale_to_rgb", options.grayscale_to_rgb() ? "true" : "false");
+  return JsonObject(fields);
+}
+
+// Where the samples came from, for people: the source (or the upload) and the options.
+std::string DataText(const v1::Job& job) {
+  std::string text =
+      job.data_source().empty() ? absl::StrCat("upload:", job.input_sha256()) : job.data_source();
+  const v1::DataOptions& options = job.data_options();
+  if (options.batch_size() > 0) absl::StrAppend(&text, " batch_size=", options.batch_size());
+  if (options.batches() > 0) absl::StrAppend(&text, " batches=", options.batches());
+  if (options.has_shuffle_seed()) absl::StrAppend(&text, " shuffle_seed=", options.shuffle_seed());
+  if (options.resize() > 0) absl::StrAppend(&text, " resize=", options.resize());
+  if (options.crop() > 0) absl::StrAppend(&text, " crop=", options.crop());
+  if (options.mean_size() > 0) {
+    absl::StrAppend(&text, " mean=", absl::StrJoin(options.mean(), "/"),
+                    " std=", absl::StrJoin(options.std(), "/"));
+  }
+  return text;
+}
+
 std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& job) {
   std::vector<std::pair<std::string, std::string>> labels;
   for (const auto& [key, value] : job.labels()) labels.emplace_back(key, JsonQuote(value));
@@ -54,6 +90,8 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
       {"name", JsonQuote(job.name())},
       {"model_sha256", JsonQuote(job.model_sha256())},
       {"input_sha256", JsonQuote(job.input_sha256())},
+      {"data_source", JsonQuote(job.data_source())},
+      {"data_options", DataOptionsJson(job.data_options())},
       {"activations", JsonQuote(job.activations() == v1::ALL ? "all" : "modules")},
       {"labels", JsonObject(labels)},
       {"priority", absl::StrCat(job.priority())},
@@ -67,7 +105,9 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
     fields.emplace_back("progress",
                         JsonObject({{"done", absl::StrCat(job.progress().done())},
                                     {"total", absl::StrCat(job.progress().total())},
-                                    {"activation", JsonQuote(job.progress().activation())}}));
+                                    {"activation", JsonQuote(job.progress().activation())},
+                                    {"batch", absl::StrCat(job.progress().batch())},
+                                    {"batches", absl::StrCat(job.progress().batches())}}));
     fields.emplace_back("device", JsonQuote(job.device()));
   }
   return fields;
@@ -111,7 +151,7 @@ std::string FormatJob(const v1::Job& job, OutputFormat format) {
   table.rows = {{"state", StateName(job.state())},
                 {"name", job.name()},
                 {"model", job.model_sha256()},
-                {"input", job.input_sha256()},
+                {"data", DataText(job)},
                 {"activations", job.activations() == v1::ALL ? "all" : "modules"},
                 {"labels", LabelsText(job)},
                 {"priority", absl::StrCat(job.priority())},

@@ -14,16 +14,21 @@ void ProgressDisplay::Update(const v1::Job& job) {
   const int64_t done = has_total ? job.progress().done() : 0;
   const int64_t total = has_total ? job.progress().total() : 0;
   std::string line = absl::StrCat("job ", job.job_id(), " ", v1::JobState_Name(job.state()));
+  // Jobs of several batches say which one runs.
+  const std::string batch =
+      has_total && job.progress().batches() > 1
+          ? absl::StrCat(" batch ", job.progress().batch(), "/", job.progress().batches())
+          : "";
   if (has_total) {
-    absl::StrAppend(&line, " ", done, "/", total, " activations");
+    absl::StrAppend(&line, batch, " ", done, "/", total, " activations");
     if (!job.progress().activation().empty()) {
       absl::StrAppend(&line, " (", job.progress().activation(), ")");
     }
   }
   if (terminal_) {
     if (has_total) {
-      line = absl::StrCat("job ", job.job_id(), " ", Bar(done, total), " ", done, "/", total, " ",
-                          job.progress().activation());
+      line = absl::StrCat("job ", job.job_id(), " ", Bar(done, total), batch, " ", done, "/", total,
+                          " ", job.progress().activation());
     }
     const size_t length = line.size();
     if (line.size() < drawn_) line += std::string(drawn_ - line.size(), ' ');

@@ -48,8 +48,10 @@ void WorkerPool::Loop(const WorkerOptions& options) {
   };
   events.on_progress = [&](const JobProgress& progress) {
     if (progress.done == 0) {
-      LogLine(absl::StrCat("job ", progress.job_id, " forward pass done on ", options.device, ": ",
-                           progress.total, " activation calls"));
+      LogLine(absl::StrCat(
+          "job ", progress.job_id, " on ", options.device, ": ", progress.total,
+          " activation calls to score",
+          progress.batches > 1 ? absl::StrCat(" over ", progress.batches, " batches") : ""));
     }
     if (events_.on_progress) events_.on_progress(progress);
   };

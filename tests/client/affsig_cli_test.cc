@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/npy.h"
 #include "tests/api/server_process.h"
 #include "tests/golden_cases.h"
 #include "tests/scratch_dir.h"
@@ -44,9 +45,10 @@ class AffsigCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::filesystem::path(testing::FreshScratchDir());
-    auto server = testing::ServerProcess::Start({"--db=" + (*dir_ / "affsig.db").string(),
-                                                 "--data-dir=" + (*dir_ / "data").string(),
-                                                 "--devices=cpu", "--max-upload-mb=1"});
+    std::filesystem::create_directories(*dir_ / "root");
+    auto server = testing::ServerProcess::Start(
+        {"--db=" + (*dir_ / "affsig.db").string(), "--data-dir=" + (*dir_ / "data").string(),
+         "--devices=cpu", "--max-upload-mb=1", "--data-root=" + (*dir_ / "root").string()});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = new testing::ServerProcess(*std::move(server));
     auto golden = testing::ReadGoldenSet(testing::CommittedFixtureDir());
@@ -192,6 +194,50 @@ TEST_F(AffsigCliTest, ExitCodesTellUsageNotFoundAndUnreachableApart) {
   const auto info = Affsig({"info", "--format=json"});
   ASSERT_EQ(info.exit_code, 0);
   EXPECT_EQ(ParseObject(info.out).fields().at("workers").list_value().values_size(), 1);
+}
+
+TEST_F(AffsigCliTest, DataSourcesInBatchesGiveEachEntrysSpread) {
+  const std::string mlp = testing::CommittedFixtureDir() + "/mlp_mixed.pt";
+  const auto run = Affsig({"submit", "--model=" + mlp, "--data=random:24,count=100,seed=1",
+                           "--batch-size=32", "--shuffle-seed=5", "--wait", "--format=json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Struct result = ParseObject(run.out);
+  const auto& options = result.fields().at("data_options").struct_value().fields();
+  EXPECT_EQ(options.at("batch_size").number_value(), 32);
+  EXPECT_EQ(result.fields().at("data_source").string_value(),
+            "random:24,count=100,seed=1,mean=0,std=1");
+  const auto& first =
+      result.fields().at("signature").list_value().values(0).struct_value().fields();
+  EXPECT_EQ(first.at("batches").number_value(), 3);  // 100 samples: 3 batches of 32
+  EXPECT_GT(first.at("std").number_value(), 0.0);
+  EXPECT_LE(first.at("min").number_value(), first.at("score").number_value());
+  EXPECT_EQ(first.at("batch_scores").list_value().values_size(), 3);
+  EXPECT_THAT(run.err, HasSubstr("batch 3/3"));
+
+  // A file under the server's --data-root, and one outside it.
+  NpyArray array = MakeNpyArray({40, 24}, std::vector<float>(40 * 24, 0.5f));
+  for (int i = 0; i < 40 * 24; ++i)
+    reinterpret_cast<float*>(array.data.data())[i] = (i * 37 % 101) / 50.0f;
+  const std::string inside = (*dir_ / "root" / "batch.npy").string();
+  ASSERT_TRUE(WriteNpyFile(inside, array).ok());
+  const auto served =
+      Affsig({"submit", "--model=" + mlp, "--data=server:" + inside, "--wait", "--format=csv"});
+  EXPECT_EQ(served.exit_code, 0) << served.err;
+  const std::string outside = (*dir_ / "batch.npy").string();
+  ASSERT_TRUE(WriteNpyFile(outside, array).ok());
+  const auto refused = Affsig({"submit", "--model=" + mlp, "--data=server:" + outside, "--wait"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(LastLine(refused.err), HasSubstr("outside the server's data roots"));
+  EXPECT_THAT(LastLine(refused.err), HasSubstr(outside));
+
+  for (const std::vector<std::string>& usage :
+       {std::vector<std::string>{"submit", "--model=" + mlp, "--data=tape:/x"},
+        {"submit", "--model=" + mlp, "--data=random:24,count=4", "--input=" + inside},
+        {"submit", "--model=" + mlp, "--data=random:24,count=4", "--mean=a,b"}}) {
+    const auto run_usage = Affsig(usage);
+    EXPECT_EQ(run_usage.exit_code, 2) << absl::StrJoin(usage, " ") << ": " << run_usage.err;
+    EXPECT_EQ(CountLines(run_usage.err), 1) << run_usage.err;
+  }
 }
 
 }  // namespace
