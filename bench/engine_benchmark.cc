@@ -10,7 +10,6 @@
 // Usage: engine_benchmark [--threads=T] [--python=/usr/bin/python3] [--resnet_batch=256]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,6 +28,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_util.h"
 #include "common/npy.h"
 #include "server/engine/affinity_score.h"
 #include "server/engine/npy_tensor.h"
@@ -48,39 +48,10 @@ ABSL_FLAG(std::string, model, "", "internal: model file of a child run");
 namespace affsig {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-long PeakRssKb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
-}
-
-// Runs a command and returns its standard output.
-absl::StatusOr<std::string> RunCommand(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return absl::InternalError(absl::StrCat("cannot run: ", command));
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  if (int status = pclose(pipe); status != 0) {
-    return absl::InternalError(absl::StrCat("exit status ", status, " from: ", command));
-  }
-  return output;
-}
-
-// The number after `"key":` or `key=` in a line of output.
-double NumberAfter(const std::string& text, const std::string& key) {
-  for (const std::string& pattern : {absl::StrCat("\"", key, "\": "), absl::StrCat(key, "=")}) {
-    const size_t at = text.find(pattern);
-    if (at != std::string::npos) return std::strtod(text.c_str() + at + pattern.size(), nullptr);
-  }
-  return std::nan("");
-}
+using bench::Clock;
+using bench::NumberAfter;
+using bench::PeakRssKb;
+using bench::RunCommand;
 
 // The Python command, loading the OpenBLAS build this program loads.
 std::string Python() {
@@ -125,7 +96,7 @@ Timing TimeAffsig(const std::string& x_path, const std::string& y_path, int repe
   for (int i = 0; i < repeats; ++i) {
     const auto start = Clock::now();
     auto score = engine::ComputeAffinityScore(x, y);
-    best.seconds = std::min(best.seconds, Seconds(start));
+    best.seconds = std::min(best.seconds, bench::SecondsSince(start));
     best.score = score.ok() ? score->score : std::nan("");
   }
   return best;
@@ -185,7 +156,7 @@ int RunChild(const std::string& what, const std::string& model_path, int batch_s
       if (!signature.ok()) return 1;
       entries = signature->size();
     }
-    best = std::min(best, Seconds(start));
+    best = std::min(best, bench::SecondsSince(start));
   }
   std::cout << absl::StrFormat("seconds=%.6f peak_rss_kb=%d before_rss_kb=%d entries=%d\n", best,
                                PeakRssKb(), rss_before, entries);
@@ -204,7 +175,7 @@ void Resnet(const std::string& dir) {
   std::string results[2];
   const char* kinds[2] = {"forward", "signature"};
   for (int i = 0; i < 2; ++i) {
-    auto output = RunCommand(absl::StrCat("/proc/", getpid(), "/exe --child=", kinds[i],
+    auto output = RunCommand(absl::StrCat(bench::SelfPath(), " --child=", kinds[i],
                                           " --model=", model_path, " --resnet_batch=", batch,
                                           " --threads=", absl::GetFlag(FLAGS_threads),
                                           " --repeats=", absl::GetFlag(FLAGS_repeats)));
