@@ -13,6 +13,7 @@
 #include "server/datasets/image_datasets.h"
 #include "server/datasets/image_decoder.h"
 #include "server/datasets/preprocessing.h"
+#include "server/datasets/sample_dataset.h"
 #include "server/engine/npy_tensor.h"
 #include "tests/golden_cases.h"
 
@@ -85,6 +86,31 @@ TEST_F(ImagePreprocessingTest, MatchesTorchvisionsTransformsWithin1e5) {
   std::cout << "against PIL: max |diff| " << difference.max().item<double>() << ", "
             << (difference > 1e-5).to(at::kFloat).mean().item<double>() * 100
             << "% of values differ\n";
+}
+
+TEST_F(ImagePreprocessingTest, ReadsATensorThatPythonSaved) {
+  DataSpec spec;
+  spec.kind = DataKind::kServerFile;
+  spec.location = Dir() + "/saved.pt";
+  DataAccess access;
+  access.roots = {Dir()};
+  auto dataset = OpenSampleDataset(spec, access);
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  ASSERT_EQ((*dataset)->size(), 4);
+  EXPECT_TRUE((*dataset)->Read(3)->equal(at::arange(18, 24, at::kFloat)));
+}
+
+TEST_F(ImagePreprocessingTest, GrayscaleBecomesThreeChannelsOnRequest) {
+  const at::Tensor gray = at::arange(16, at::kByte).view({1, 4, 4});
+  Preprocessing options;
+  EXPECT_EQ(Preprocess(gray, options)->size(0), 1);
+  options.grayscale_to_rgb = true;
+  options.mean = {0.5, 0.5, 0.5};
+  options.std = {0.5, 0.5, 0.5};
+  const at::Tensor rgb = *Preprocess(gray, options);
+  ASSERT_TRUE(rgb.sizes().equals({3, 4, 4}));
+  EXPECT_TRUE(rgb[2].equal(rgb[0]));
+  EXPECT_NEAR(rgb[1][3][3].item<double>(), (15 / 255.0 - 0.5) / 0.5, 1e-6);
 }
 
 TEST_F(ImagePreprocessingTest, BadImagesAreNamedInOneLine) {
