@@ -8,8 +8,8 @@
 //   random:3x224x224,count=512,seed=0[,mean=0,std=1]   N(mean, std) samples of that shape
 //   imagefolder:/path                  root/class/image.{JPEG,jpg,png}, classes sorted by name
 //   cifar10:/path  cifar100:/path      the binary version: a file, or a folder of *.bin files
-//   mnist:/path                        an IDX image file (MNIST, Fashion-MNIST), or a folder of
-//                                      *-images-idx3-ubyte files
+//   mnist:/path                        an IDX image file (MNIST, Fashion-MNIST; gzipped or not), or
+//                                      a folder of *-images-idx3-ubyte[.gz] files
 #ifndef AFFSIG_COMMON_DATA_SPEC_H_
 #define AFFSIG_COMMON_DATA_SPEC_H_
 

@@ -10,8 +10,8 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libabsl-dev libsqlite3-dev libssl-dev
   libgtest-dev libgmock-dev liblemon-dev
-  # Image datasets: JPEG and PNG decoding.
-  libjpeg62-turbo-dev libpng-dev
+  # Image datasets: JPEG and PNG decoding, gzipped MNIST.
+  libjpeg62-turbo-dev libpng-dev zlib1g-dev
   # The paper's algorithm in Python, for golden fixtures and the benchmark.
   python3-torch python3-torchvision python3-scipy python3-pot python3-numpy
   # Image fixtures and the generated image folders of the datasets benchmark.

@@ -1,8 +1,11 @@
 #include "server/datasets/image_datasets.h"
 
 #include <ATen/ATen.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -30,12 +33,48 @@ class ImageFolderDataset final : public SampleDataset {
 };
 
 // Fixed-size records in one or more files, each record an image of `shape` after `skip` bytes.
+// A decompressed copy of a gzip file, removed with the last reference: gzip has no random
+// access, and a copy on disk keeps memory bounded whatever the file's size.
+class DecompressedFile {
+ public:
+  static absl::StatusOr<std::shared_ptr<DecompressedFile>> Of(const std::string& gzip_path) {
+    std::string path = (fs::temp_directory_path() / "affsig-XXXXXX").string();
+    const int fd = mkstemp(path.data());
+    if (fd < 0) return absl::InternalError("cannot create a temporary file to decompress into");
+    close(fd);
+    auto file = std::shared_ptr<DecompressedFile>(new DecompressedFile(path));
+    gzFile in = gzopen(gzip_path.c_str(), "rb");
+    std::ofstream out(path, std::ios::binary);
+    std::vector<char> buffer(1 << 20);
+    int n = 0;
+    while (in != nullptr &&
+           (n = gzread(in, buffer.data(), static_cast<unsigned>(buffer.size()))) > 0) {
+      out.write(buffer.data(), n);
+    }
+    int code = Z_OK;
+    const std::string why = in == nullptr ? "cannot be opened" : gzerror(in, &code);
+    if (in != nullptr) gzclose(in);
+    if (in == nullptr || n < 0 || !out) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", gzip_path, "' is not a readable gzip file: ", why));
+    }
+    return file;
+  }
+  ~DecompressedFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit DecompressedFile(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
 class RecordDataset final : public SampleDataset {
  public:
   struct File {
     std::string path;
     int64_t header = 0;  // bytes before the first record
     int64_t records = 0;
+    std::shared_ptr<DecompressedFile> decompressed;  // set when `path` is a gzip file's copy
   };
 
   RecordDataset(std::vector<File> files, int64_t skip, std::vector<int64_t> shape)
@@ -161,34 +200,42 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenCifar(const std::string& path
 absl::StatusOr<std::unique_ptr<SampleDataset>> OpenIdxImages(const std::string& path) {
   auto paths = FilesOf(
       path, [](const std::string& name) { return absl::StrContains(name, "-images-idx3-ubyte"); },
-      "IDX image (*-images-idx3-ubyte)");
+      "IDX image (*-images-idx3-ubyte[.gz])");
   if (!paths.ok()) return paths.status();
   std::vector<RecordDataset::File> files;
   int64_t rows = 0, cols = 0;
-  for (const std::string& file : *paths) {
+  for (const std::string& given : *paths) {
+    // MNIST is distributed gzipped: read a decompressed copy, errors still name the given file.
+    std::shared_ptr<DecompressedFile> decompressed;
+    if (absl::EndsWith(given, ".gz")) {
+      auto copy = DecompressedFile::Of(given);
+      if (!copy.ok()) return copy.status();
+      decompressed = *std::move(copy);
+    }
+    const std::string& file = decompressed ? decompressed->path() : given;
     unsigned char header[16];
     std::ifstream in(file, std::ios::binary);
     if (!in.read(reinterpret_cast<char*>(header), sizeof(header)) ||
         BigEndian32(header) != 0x00000803) {
       return absl::InvalidArgumentError(
-          absl::StrCat("'", file, "' is not an IDX image file (magic 0x00000803)"));
+          absl::StrCat("'", given, "' is not an IDX image file (magic 0x00000803)"));
     }
     const int64_t count = BigEndian32(header + 4);
     const int64_t file_rows = BigEndian32(header + 8), file_cols = BigEndian32(header + 12);
     if ((rows != 0 && (file_rows != rows || file_cols != cols)) || file_rows == 0 ||
         file_cols == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "'", file, "': images of ", file_rows, " x ", file_cols,
+          "'", given, "': images of ", file_rows, " x ", file_cols,
           rows != 0 ? absl::StrCat(", the other files' are ", rows, " x ", cols) : ""));
     }
     rows = file_rows;
     cols = file_cols;
     if (FileSize(file) != 16 + count * rows * cols) {
       return absl::InvalidArgumentError(
-          absl::StrCat("'", file, "': its header announces ", count, " images of ", rows, " x ",
+          absl::StrCat("'", given, "': its header announces ", count, " images of ", rows, " x ",
                        cols, " but it has ", FileSize(file) - 16, " bytes of pixels"));
     }
-    files.push_back({file, 16, count});
+    files.push_back({file, 16, count, std::move(decompressed)});
   }
   return std::make_unique<RecordDataset>(std::move(files), 0, std::vector<int64_t>{1, rows, cols});
 }

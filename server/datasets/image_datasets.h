@@ -4,7 +4,7 @@
 //   - CIFAR-10 / CIFAR-100 binary files (a label byte, or coarse and fine label bytes, then 3072
 //     bytes of 3 x 32 x 32 planes per record), a file or a folder of *.bin files;
 //   - IDX image files (MNIST, Fashion-MNIST: magic 0x00000803, N x rows x cols bytes), a file or a
-//     folder of *-images-idx3-ubyte files.
+//     folder of *-images-idx3-ubyte files, gzipped (.gz) as their authors distribute them or not.
 // Files are checked when the dataset is opened; errors name the file.
 #ifndef AFFSIG_SERVER_DATASETS_IMAGE_DATASETS_H_
 #define AFFSIG_SERVER_DATASETS_IMAGE_DATASETS_H_

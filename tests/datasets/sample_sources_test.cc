@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -152,6 +153,18 @@ TEST_F(SampleSourcesTest, CifarRecordsAndIdxImagesAsTheirAuthorsDistributeThem) 
   ASSERT_TRUE(mnist.ok()) << mnist.status();
   ASSERT_EQ((*mnist)->size(), 3);
   EXPECT_TRUE((*mnist)->Read(2)->equal(at::arange(12, 18, at::kByte).view({1, 2, 3})));
+  // Gzipped, as MNIST is distributed: the same images.
+  const std::string gz_path = (dir_ / "gz" / "train-images-idx3-ubyte.gz").string();
+  fs::create_directories(dir_ / "gz");
+  gzFile gz = gzopen(gz_path.c_str(), "wb");
+  gzwrite(gz, idx.data(), static_cast<unsigned>(idx.size()));
+  gzclose(gz);
+  auto gzipped = Open(DataKind::kMnist, (dir_ / "gz").string());
+  ASSERT_TRUE(gzipped.ok()) << gzipped.status();
+  ASSERT_EQ((*gzipped)->size(), 3);
+  EXPECT_TRUE((*gzipped)->Read(1)->equal(at::arange(6, 12, at::kByte).view({1, 2, 3})));
+  const std::string bad_gz = Write("bad-images-idx3-ubyte.gz", std::string("\x1f\x8b") + "junk");
+  EXPECT_THAT(Open(DataKind::kMnist, bad_gz).status().message(), HasSubstr("bad-images-idx3"));
   const std::string short_idx = Write("short-images-idx3-ubyte", idx.substr(0, 20));
   EXPECT_THAT(Open(DataKind::kMnist, short_idx).status().message(),
               HasSubstr("announces 3 images"));
