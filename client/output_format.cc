@@ -139,6 +139,12 @@ TextTable JobsCsv(const std::vector<v1::Job>& jobs) {
   return table;
 }
 
+std::string DataRootsJson(const v1::ServerInfo& info) {
+  std::vector<std::string> roots;
+  for (const std::string& root : info.data_roots()) roots.push_back(JsonQuote(root));
+  return absl::StrCat("[", absl::StrJoin(roots, ", "), "]");
+}
+
 }  // namespace
 
 std::string JobJson(const v1::Job& job) { return JsonObject(JobJsonFields(job)); }
@@ -246,7 +252,8 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
                        {"queued_jobs", absl::StrCat(info.queued_jobs())},
                        {"running_jobs", absl::StrCat(info.running_jobs())},
                        {"max_upload_bytes", absl::StrCat(info.max_upload_bytes())},
-                       {"started_at_ms", absl::StrCat(info.started_at_ms())}}) +
+                       {"started_at_ms", absl::StrCat(info.started_at_ms())},
+                       {"data_roots", DataRootsJson(info)}}) +
            "\n";
   }
   TextTable table;
@@ -259,6 +266,7 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
     table.rows.push_back({absl::StrCat("worker ", worker.device()),
                           worker.job_id().empty() ? "idle" : worker.job_id()});
   }
+  for (const std::string& root : info.data_roots()) table.rows.push_back({"data root", root});
   return format == OutputFormat::kCsv ? RenderCsv(table) : RenderAligned(table);
 }
 

@@ -194,6 +194,8 @@ TEST_F(AffsigCliTest, ExitCodesTellUsageNotFoundAndUnreachableApart) {
   const auto info = Affsig({"info", "--format=json"});
   ASSERT_EQ(info.exit_code, 0);
   EXPECT_EQ(ParseObject(info.out).fields().at("workers").list_value().values_size(), 1);
+  EXPECT_EQ(ParseObject(info.out).fields().at("data_roots").list_value().values(0).string_value(),
+            (*dir_ / "root").string());
 }
 
 TEST_F(AffsigCliTest, DataSourcesInBatchesGiveEachEntrysSpread) {
