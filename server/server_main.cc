@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -31,7 +32,8 @@ ABSL_FLAG(std::string, db, "affsig.db", "SQLite database file");
 ABSL_FLAG(std::string, data_dir, "affsig-data", "directory for uploaded models and inputs");
 ABSL_FLAG(std::string, devices, "auto",
           "auto (every CUDA device, else the CPU), cpu, or a list such as cuda:0,cuda:1");
-ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads per worker (0: LibTorch's default)");
+ABSL_FLAG(int, threads, 0,
+          "LibTorch intra-op threads (0: one per core; Debian's LibTorch would otherwise use one)");
 ABSL_FLAG(int64_t, max_upload_mb, 2048, "largest accepted upload, MiB");
 // --data-root=DIR may repeat: main takes its values out before Abseil parses the rest.
 ABSL_FLAG(std::string, data_root, "",
@@ -90,9 +92,13 @@ int main(int argc, char** argv) {
                                  " job(s) left RUNNING by an earlier run"));
   }
 
+  // LibTorch's thread count is process-wide; Debian's LibTorch starts with a single thread.
+  const int threads = absl::GetFlag(FLAGS_threads) > 0
+                          ? absl::GetFlag(FLAGS_threads)
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<affsig::workers::WorkerOptions> workers;
   for (const std::string& device : options.devices) {
-    workers.push_back({device, absl::GetFlag(FLAGS_threads), options.data_roots});
+    workers.push_back({device, threads, options.data_roots});
   }
   affsig::core::JobMonitor& monitor = (*core)->monitor();
   affsig::workers::WorkerEvents events;
