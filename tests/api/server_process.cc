@@ -24,7 +24,8 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string
     dup2(pipe_fds[1], STDOUT_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    std::vector<std::string> args = {AFFSIG_SERVER_BINARY, "--listen=127.0.0.1:0"};
+    // One LibTorch thread unless `flags` say otherwise: test servers run side by side.
+    std::vector<std::string> args = {AFFSIG_SERVER_BINARY, "--listen=127.0.0.1:0", "--threads=1"};
     args.insert(args.end(), flags.begin(), flags.end());
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());

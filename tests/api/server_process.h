@@ -16,7 +16,8 @@ std::string ServerBinary();
 
 class ServerProcess {
  public:
-  // Starts the server with --listen=127.0.0.1:0 and `flags`, and waits for its address line.
+  // Starts the server with --listen=127.0.0.1:0 --threads=1 and `flags` (which may override
+  // them), and waits for its address line.
   static absl::StatusOr<ServerProcess> Start(const std::vector<std::string>& flags);
   ServerProcess(ServerProcess&& other) noexcept;
   ~ServerProcess();

@@ -23,9 +23,9 @@ TEST(DatasetAcceptanceTest, Resnet18OnAThousandImagesInFourBatchesOf250) {
       testing::RunProcess({AFFSIG_PYTHON, AFFSIG_SOURCE_DIR "/bench/make_image_folder.py",
                            "--count", "1000", "--out", images});
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  auto server = testing::ServerProcess::Start({"--db=" + (dir / "affsig.db").string(),
-                                               "--data-dir=" + (dir / "data").string(),
-                                               "--devices=cpu", "--data-root=" + images});
+  auto server = testing::ServerProcess::Start(
+      {"--db=" + (dir / "affsig.db").string(), "--data-dir=" + (dir / "data").string(),
+       "--devices=cpu", "--threads=0", "--data-root=" + images});
   ASSERT_TRUE(server.ok()) << server.status();
 
   const testing::ProcessResult run = testing::RunProcess(
