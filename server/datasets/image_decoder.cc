@@ -46,6 +46,9 @@ absl::StatusOr<at::Tensor> DecodeJpeg(const std::string& path, const std::string
   JpegErrorManager errors;
   info.err = jpeg_std_error(&errors.manager);
   errors.manager.error_exit = OnJpegError;
+  // Warnings (a truncated file decodes with grey below) are libjpeg's to print on stderr: not
+  // in the server's log.
+  errors.manager.output_message = [](j_common_ptr) {};
   jpeg_create_decompress(&info);
   auto fail = [&] {
     jpeg_destroy_decompress(&info);

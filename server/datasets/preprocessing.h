@@ -1,6 +1,7 @@
-// torchvision's ImageClassification preprocessing of one sample (transforms/_presets.py): resize
-// the shorter side (bilinear, antialiased; 8-bit images are rounded back to 8 bits, as
-// torchvision does on uint8 tensors), center-crop, scale 8-bit images to [0, 1], normalize.
+// torchvision's ImageClassification preprocessing of one sample (transforms/_presets.py), as the
+// paper's loaders apply it to PIL images: resize the shorter side (bilinear, antialiased; 8-bit
+// images resampled exactly as Pillow does, float samples by LibTorch's antialiased bilinear),
+// center-crop, scale 8-bit images to [0, 1], normalize.
 #ifndef AFFSIG_SERVER_DATASETS_PREPROCESSING_H_
 #define AFFSIG_SERVER_DATASETS_PREPROCESSING_H_
 
