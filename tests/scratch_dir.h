@@ -1,5 +1,5 @@
 // A fresh, empty directory for the running test, TempDir()/<suite>.<test>, or in
-// SetUpTestSuite for the suite, TempDir()/<suite>.
+// SetUpTestSuite for the suite in this process, TempDir()/<suite>.<pid>.
 #ifndef AFFSIG_TESTS_SCRATCH_DIR_H_
 #define AFFSIG_TESTS_SCRATCH_DIR_H_
 

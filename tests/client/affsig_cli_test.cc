@@ -61,6 +61,7 @@ class AffsigCliTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete server_;
     delete golden_;
+    std::filesystem::remove_all(*dir_);  // a directory per process: leave none behind
     delete dir_;
   }
 
