@@ -76,6 +76,11 @@ absl::StatusOr<Response> SignatureClient::Unary(Stub& stub,
 absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, BlobKind kind) {
   auto sha = FileSha256(path);
   if (!sha.ok()) return sha.status();
+  return UploadWithDigest(path, kind, *sha);
+}
+
+absl::StatusOr<v1::Blob> SignatureClient::UploadWithDigest(const std::string& path, BlobKind kind,
+                                                           const std::string& sha256) {
   std::ifstream in(path, std::ios::binary);
   grpc::ClientContext context;
   v1::Blob blob;
@@ -86,7 +91,7 @@ absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, BlobKi
   while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0 || first) {
     v1::UploadChunk chunk;
     if (first) {
-      chunk.set_sha256(*sha);
+      chunk.set_sha256(sha256);
       chunk.set_name(std::filesystem::path(path).filename().string());
     }
     chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
@@ -109,7 +114,7 @@ absl::StatusOr<EnsuredBlob> SignatureClient::EnsureUploaded(const std::string& p
   auto missing = FindMissingBlobs({*sha});
   if (!missing.ok()) return missing.status();
   if (missing->empty()) return EnsuredBlob{*sha, false};
-  auto blob = Upload(path, kind);
+  auto blob = UploadWithDigest(path, kind, *sha);  // hashed once: models can be large
   if (!blob.ok()) return blob.status();
   return EnsuredBlob{blob->sha256(), true};
 }

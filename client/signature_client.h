@@ -63,6 +63,10 @@ class SignatureClient {
   static absl::StatusOr<Response> Unary(Stub& stub, UnaryMethod<Stub, Request, Response> method,
                                         const Request& request);
 
+  // Streams the file, announcing `sha256` (its digest, already computed).
+  absl::StatusOr<v1::Blob> UploadWithDigest(const std::string& path, BlobKind kind,
+                                            const std::string& sha256);
+
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SignatureService::Stub> stub_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;

@@ -69,12 +69,12 @@ uint8_t Clip8(int64_t sum) {
   return static_cast<uint8_t>(sum >> kPrecisionBits);
 }
 
-// Resamples `lines` lines of `in_size` pixels to `out_size` pixels each. Pixels of a line are
-// `*_stride` apart, lines `*_line_step` apart.
-void ResampleLines(const uint8_t* in, uint8_t* out, int64_t lines, int64_t in_size,
-                   int64_t out_size, int64_t in_stride, int64_t in_line_step, int64_t out_stride,
+// Resamples `lines` lines with the coefficients `c` (in_size to out_size pixels). Pixels of a
+// line are `*_stride` apart, lines `*_line_step` apart.
+void ResampleLines(const Coefficients& c, const uint8_t* in, uint8_t* out, int64_t lines,
+                   int64_t in_stride, int64_t in_line_step, int64_t out_stride,
                    int64_t out_line_step) {
-  const Coefficients c = PillowCoefficients(in_size, out_size);
+  const auto out_size = static_cast<int64_t>(c.first.size());
   for (int64_t line = 0; line < lines; ++line) {
     for (int64_t o = 0; o < out_size; ++o) {
       int64_t sum = int64_t{1} << (kPrecisionBits - 1);
@@ -93,16 +93,17 @@ at::Tensor ResizeLikePillow(const at::Tensor& image, int64_t new_height, int64_t
   at::Tensor horizontal = in;
   if (new_width != width) {
     horizontal = at::empty({channels, height, new_width}, at::kByte);
-    ResampleLines(in.data_ptr<uint8_t>(), horizontal.data_ptr<uint8_t>(), channels * height, width,
-                  new_width, 1, width, 1, new_width);
+    ResampleLines(PillowCoefficients(width, new_width), in.data_ptr<uint8_t>(),
+                  horizontal.data_ptr<uint8_t>(), channels * height, 1, width, 1, new_width);
   }
   if (new_height == height) return horizontal;
   at::Tensor out = at::empty({channels, new_height, new_width}, at::kByte);
+  const Coefficients vertical = PillowCoefficients(height, new_height);
   for (int64_t c = 0; c < channels; ++c) {
     // Each column is a line: its pixels a row apart, neighbouring columns one apart.
-    ResampleLines(horizontal.data_ptr<uint8_t>() + c * height * new_width,
-                  out.data_ptr<uint8_t>() + c * new_height * new_width, new_width, height,
-                  new_height, new_width, 1, new_width, 1);
+    ResampleLines(vertical, horizontal.data_ptr<uint8_t>() + c * height * new_width,
+                  out.data_ptr<uint8_t>() + c * new_height * new_width, new_width, new_width, 1,
+                  new_width, 1);
   }
   return out;
 }
