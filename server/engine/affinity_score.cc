@@ -6,8 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "server/engine/assignment_solver.h"
 #include "server/engine/torch_error.h"
+#include "server/engine/transport_cost.h"
 
 namespace affsig::engine {
 namespace {
@@ -70,32 +70,56 @@ at::Tensor Covariance(const at::Tensor& centered) {
          at::eye(k, centered.options()) * kCovarianceRidge;
 }
 
-// The centred inputs mapped by A = S pinv(psd_sqrt(S C_x S)) S with S = psd_sqrt(C_y): rows
-// a_i A (A is symmetric). With fewer samples than dimensions every product is done on the N x k
-// samples, using S C_x S = (a S)^T (a S) / (N - 1) + 1e-6 S^2; otherwise on k x k matrices.
-at::Tensor MapInputs(const at::Tensor& a, const at::Tensor& cov_y) {
+// The map A = S pinv(psd_sqrt(S C_x S)) S with S = psd_sqrt(C_y) is the positive definite T with
+// T C_x T = C_y. For any factor C_x = F F^T it is also F^-T psd_sqrt(F^T C_y F) F^-1 (check:
+// T C_x T = F^-T (F^T C_y F) F^-1 = C_y): one eigen-decomposition instead of two, and no inverse
+// of a square root. F is the Cholesky factor of C_x, or, where rounding leaves C_x not
+// numerically positive definite, U diag(sqrt(l)) from its floored eigen-decomposition.
+at::Tensor TransportMap(const at::Tensor& cov_x, const at::Tensor& cov_y, bool* eigen_factor) {
+  at::Tensor factor, inverse;
+  auto [cholesky, info] = at::linalg_cholesky_ex(cov_x);
+  *eigen_factor = info.item<int64_t>() != 0;
+  if (!*eigen_factor) {
+    factor = cholesky;
+    inverse = at::linalg_solve_triangular(cholesky, at::eye(cov_x.size(0), cov_x.options()),
+                                          /*upper=*/false);
+  } else {
+    const Spectrum input = FlooredEigh(cov_x);
+    const at::Tensor roots = input.values.sqrt().unsqueeze(0);
+    factor = input.vectors * roots;
+    inverse = (input.vectors / roots).transpose(0, 1);
+  }
+  const Spectrum middle =
+      FlooredEigh(Symmetrized(at::matmul(at::matmul(factor.transpose(0, 1), cov_y), factor)));
+  // T = H H^T with H = F^-T V diag(l^1/4).
+  const at::Tensor half =
+      at::matmul(inverse.transpose(0, 1), middle.vectors * middle.values.pow(0.25).unsqueeze(0));
+  return at::matmul(half, half.transpose(0, 1));
+}
+
+// The centred inputs mapped by A (rows a_i A; A is symmetric). With fewer samples than dimensions
+// every product is done on the N x k samples, in the spec's form A = S pinv(psd_sqrt(M)) S with
+// S = psd_sqrt(C_y) and M = S C_x S = (a S)^T (a S) / (N - 1) + 1e-6 S^2; otherwise on k x k
+// matrices.
+at::Tensor MapInputs(const at::Tensor& a, const at::Tensor& cov_y, bool* eigen_factor) {
   const int64_t n = a.size(0);
   const int64_t k = a.size(1);
+  if (n >= k) return at::matmul(a, TransportMap(Covariance(a), cov_y, eigen_factor));
   const Spectrum output = FlooredEigh(cov_y);
   const at::Tensor roots = output.values.sqrt();
-  if (n < k) {
-    const at::Tensor a_s = TimesRecomposed(a, output, roots);
-    const at::Tensor m = at::matmul(a_s.transpose(0, 1), a_s) / static_cast<double>(n - 1) +
-                         Recompose(output, output.values) * kCovarianceRidge;
-    const Spectrum middle = FlooredEigh(Symmetrized(m));
-    return TimesRecomposed(TimesRecomposed(a_s, middle, PinvSqrtFactors(middle)), output, roots);
-  }
-  const at::Tensor s = Recompose(output, roots);
-  const at::Tensor m = Symmetrized(at::matmul(at::matmul(s, Covariance(a)), s));
-  const Spectrum middle = FlooredEigh(m);
-  return at::matmul(a, at::matmul(at::matmul(s, Recompose(middle, PinvSqrtFactors(middle))), s));
+  const at::Tensor a_s = TimesRecomposed(a, output, roots);
+  const at::Tensor m = at::matmul(a_s.transpose(0, 1), a_s) / static_cast<double>(n - 1) +
+                       Recompose(output, output.values) * kCovarianceRidge;
+  const Spectrum middle = FlooredEigh(Symmetrized(m));
+  return TimesRecomposed(TimesRecomposed(a_s, middle, PinvSqrtFactors(middle)), output, roots);
 }
 
 // Scores centred samples a, b (N x k) expressed in an orthonormal basis of a k-dimensional
 // subspace holding every sample of both; `full_dim` is d, the ambient dimension. Outside the
 // subspace both covariances are 1e-6 I and the samples have no component, so only the trace
 // needs the remaining d - k dimensions.
-AffinityScore ScoreInBasis(const at::Tensor& a, const at::Tensor& b, int64_t full_dim) {
+absl::StatusOr<AffinityScore> ScoreInBasis(const at::Tensor& a, const at::Tensor& b,
+                                           int64_t full_dim) {
   const int64_t n = a.size(0);
   const int64_t k = a.size(1);
   const at::Tensor cov_y = Covariance(b);
@@ -106,21 +130,12 @@ AffinityScore ScoreInBasis(const at::Tensor& a, const at::Tensor& b, int64_t ful
   result.degenerate = !(result.trace_cy > 2 * kCovarianceRidge * static_cast<double>(full_dim));
 
   // x_hat_i - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
-  const at::Tensor mapped = result.degenerate ? at::zeros_like(a) : MapInputs(a, cov_y);
+  const at::Tensor mapped =
+      result.degenerate ? at::zeros_like(a) : MapInputs(a, cov_y, &result.eigen_factor);
 
-  // Squared distances by ||m_i||^2 + ||b_j||^2 - 2 m_i.b_j, one matrix product; W itself is then
-  // summed from the matched differences, free of the expansion's cancellation.
-  const at::Tensor cost = at::addmm(mapped.square().sum(1, true) + b.square().sum(1).unsqueeze(0),
-                                    mapped, b.transpose(0, 1), /*beta=*/1.0, /*alpha=*/-2.0)
-                              .to(at::kCPU)
-                              .contiguous();
-  // Finite inputs give finite costs; the solver re-checks.
-  const Assignment assignment = *SolveAssignment(cost.data_ptr<double>(), n);
-  const at::Tensor matched =
-      at::from_blob(const_cast<int64_t*>(assignment.column_for_row.data()), {n}, at::kLong)
-          .to(b.device());
-  result.transport_cost =
-      (mapped - b.index_select(0, matched)).square().sum().item<double>() / static_cast<double>(n);
+  auto transport = ComputeTransportCost(mapped, b);
+  if (!transport.ok()) return transport.status();
+  result.transport_cost = transport->cost;
   result.score = 1.0 - std::sqrt(result.transport_cost / (2.0 * result.trace_cy));
   return result;
 }
@@ -130,13 +145,18 @@ absl::StatusOr<AffinityScore> CentreAndScore(const at::Tensor& x, const at::Tens
                                              const AffinityScoreOptions& options) {
   const int64_t n = x.size(0);
   const int64_t d = x.size(1);
-  const at::Tensor x64 = x.to(at::kDouble);
-  const at::Tensor y64 = y.to(x.device(), at::kDouble);
-  if (!at::isfinite(x64).all().item<bool>() || !at::isfinite(y64).all().item<bool>()) {
+  // Float64 copies, centred in place.
+  at::Tensor xc = x.to(x.device(), at::kDouble, /*non_blocking=*/false, /*copy=*/true);
+  at::Tensor yc = y.to(x.device(), at::kDouble, /*non_blocking=*/false, /*copy=*/true);
+  const at::Tensor mean_x = xc.mean(0, true);
+  const at::Tensor mean_y = yc.mean(0, true);
+  // A NaN or Inf makes its column's mean non-finite (Inf - Inf is NaN), and finite float32 values
+  // cannot overflow a float64 sum: one pass fewer over the samples than checking every value.
+  if (!at::isfinite(mean_x).all().item<bool>() || !at::isfinite(mean_y).all().item<bool>()) {
     return absl::InvalidArgumentError("the activation holds NaN or Inf");
   }
-  const at::Tensor xc = x64 - x64.mean(0, true);
-  const at::Tensor yc = y64 - y64.mean(0, true);
+  xc.sub_(mean_x);
+  yc.sub_(mean_y);
 
   const bool subspace = options.path == AffineMapPath::kSubspace ||
                         (options.path == AffineMapPath::kAuto && d > 2 * n);
@@ -146,9 +166,8 @@ absl::StatusOr<AffinityScore> CentreAndScore(const at::Tensor& x, const at::Tens
   // Q: with Z = [xc; yc] (2N x d) and Z^T = Q R, the rows of R^T are the samples in that basis.
   const at::Tensor r = std::get<1>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "r"));
   const at::Tensor coordinates = r.transpose(0, 1);
-  AffinityScore result =
-      ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d);
-  result.subspace_path = true;
+  auto result = ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d);
+  if (result.ok()) result->subspace_path = true;
   return result;
 }
 

@@ -30,6 +30,9 @@ struct AffinityScore {
   double trace_cy = 0.0;        // trace(C_y), including the 1e-6 I.
   bool degenerate = false;      // the output is constant up to noise: A = 0.
   bool subspace_path = false;   // the map was computed in the span of the samples.
+  // C_x was not numerically positive definite (rounding at its scale exceeds the 1e-6 ridge), so
+  // the map used its floored eigen-decomposition instead of its Cholesky factor.
+  bool eigen_factor = false;
 };
 
 // Scores reduced activations `x` (input) and `y` (output), both N x d with rows as samples, of any

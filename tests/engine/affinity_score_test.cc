@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "server/engine/npy_tensor.h"
 #include "tests/golden_cases.h"
 
@@ -65,6 +67,29 @@ TEST_F(AffinityScoreTest, GoldenAffineCaseScoresOneInFloat64) {
   EXPECT_NEAR(score->score, 1.0, 1e-5);
 }
 
+TEST_F(AffinityScoreTest, InputCovarianceBeyondCholeskyIsFactoredByItsEigenDecomposition) {
+  // Two equal features of variance exactly 2^40 lead C_x: the ridge 1e-6 is below float64's
+  // resolution there, so the leading 2 x 2 block is exactly singular and Cholesky stops at its
+  // second pivot. (+-2^20 on 256 samples and 0 on the last: mean 0, variance 2^48 / 256, exact.)
+  const int64_t n = 257;
+  at::Tensor repeated = at::zeros({n, 1}, Options());
+  repeated.slice(0, 0, n - 1) = std::ldexp(1.0, 20);
+  repeated.slice(0, 1, n - 1, 2) = -std::ldexp(1.0, 20);
+  // Other features on the same scale, so that the eigen-decomposition resolves them all.
+  const at::Tensor base = std::ldexp(1.0, 20) * at::randn({n, 5}, Options());
+  const at::Tensor x = at::cat({repeated, repeated, base}, 1);
+  const at::Tensor y = 2.0 * x + 3.0;
+  auto score = ComputeAffinityScore(x, y);
+  ASSERT_TRUE(score.ok()) << score.status();
+  EXPECT_TRUE(score->eigen_factor);
+  EXPECT_NEAR(score->score, 1.0, 1e-5);
+
+  auto ordinary = ComputeAffinityScore(base, 2.0 * base + 3.0);
+  ASSERT_TRUE(ordinary.ok());
+  EXPECT_FALSE(ordinary->eigen_factor);
+  EXPECT_NEAR(ordinary->score, 1.0, 1e-5);
+}
+
 TEST_F(AffinityScoreTest, ConstantOutputTakesTheDegenerateBranch) {
   const at::Tensor x = at::randn({100, 8}, Options());
   const at::Tensor y = at::full({100, 8}, 3.5, Options());
@@ -97,8 +122,10 @@ TEST_F(AffinityScoreTest, SubspacePathEqualsFullPathWhenFeaturesOutnumberSamples
     ASSERT_TRUE(full.ok() && subspace.ok());
     EXPECT_TRUE(subspace->subspace_path);
     EXPECT_FALSE(full->subspace_path);
-    EXPECT_NEAR(subspace->score, full->score, 1e-8);
     EXPECT_NEAR(subspace->transport_cost, full->transport_cost, 1e-8 * (1 + full->transport_cost));
+    // Two points are always an affine image: W is rounding, ~1e-16 trace(C_y), and the score
+    // 1 - sqrt(W / 2 trace(C_y)) moves by its square root, ~1e-8, with the order of the sums.
+    EXPECT_NEAR(subspace->score, full->score, n == 2 ? 1e-7 : 1e-8);
     EXPECT_NEAR(subspace->trace_cy, full->trace_cy, 1e-10 * full->trace_cy);
   }
 }

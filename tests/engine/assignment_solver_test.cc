@@ -100,7 +100,7 @@ void ExpectTotalMatches(const Assignment& assignment, const Matrix& cost, int64_
 
 TEST(AssignmentSolverTest, MatchesBruteForceOnSmallRandomMatrices) {
   std::mt19937_64 rng(1);
-  std::uniform_real_distribution<double> uniform(0.0, 10.0);
+  std::uniform_real_distribution<double> uniform(-5.0, 10.0);
   for (int64_t n = 1; n <= 7; ++n) {
     for (int trial = 0; trial < 30; ++trial) {
       Matrix cost(n * n);
@@ -156,7 +156,7 @@ TEST(AssignmentSolverTest, MatchesIdenticalCloudsAtZeroCostEvenWithDuplicatePoin
 }
 
 TEST(AssignmentSolverTest, HandlesEmptyAndRejectsNonFiniteCosts) {
-  auto empty = SolveAssignment(nullptr, 0);
+  auto empty = SolveAssignment(static_cast<const double*>(nullptr), 0);
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->column_for_row.empty());
   Matrix cost = {1.0, 2.0, std::numeric_limits<double>::infinity(), 0.0};
@@ -164,6 +164,79 @@ TEST(AssignmentSolverTest, HandlesEmptyAndRejectsNonFiniteCosts) {
               ::testing::HasSubstr("cost[1][0] is not finite"));
   cost[2] = std::nan("");
   EXPECT_FALSE(SolveAssignment(cost.data(), 2).ok());
+}
+
+// The checks every solve must pass: a permutation, its total, and dual potentials that prove it
+// optimal (non-negative reduced costs, zero on the assignment).
+template <typename Element>
+void ExpectOptimalityCertificate(const Assignment& assignment, const std::vector<Element>& cost,
+                                 int64_t n) {
+  ExpectPermutation(assignment, n);
+  ASSERT_EQ(assignment.row_potential.size(), static_cast<size_t>(n));
+  ASSERT_EQ(assignment.column_potential.size(), static_cast<size_t>(n));
+  double scale = 1e-300, dual_total = 0.0;
+  for (Element c : cost) scale = std::max(scale, std::abs(static_cast<double>(c)));
+  for (int64_t i = 0; i < n; ++i) {
+    dual_total += assignment.row_potential[i] + assignment.column_potential[i];
+    for (int64_t j = 0; j < n; ++j) {
+      const double reduced =
+          cost[i * n + j] - assignment.row_potential[i] - assignment.column_potential[j];
+      ASSERT_GE(reduced, -1e-9 * scale) << "pair " << i << ", " << j;
+      if (assignment.column_for_row[i] == j) ASSERT_NEAR(reduced, 0.0, 1e-9 * scale);
+    }
+  }
+  EXPECT_NEAR(dual_total, assignment.total_cost, 1e-9 * scale * n);
+}
+
+TEST(AssignmentSolverTest, DualPotentialsProveOptimality) {
+  std::mt19937_64 rng(4);
+  for (int64_t n : {1, 2, 7, 64, 301}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n);
+    std::vector<double> a = Gaussian(n * 8, rng);
+    std::vector<double> b = Gaussian(n * 8, rng);
+    for (double& v : b) v = std::max(v, 0.0);
+    const Matrix cost = SquaredDistances(a, b, n, 8);
+    auto assignment = SolveAssignment(cost.data(), n);
+    ASSERT_TRUE(assignment.ok());
+    ExpectOptimalityCertificate(*assignment, cost, n);
+  }
+}
+
+TEST(AssignmentSolverTest, SinglePrecisionCostsSolveAsTheirDoubleValues) {
+  std::mt19937_64 rng(5);
+  for (int64_t n : {3, 33, 258}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n);
+    const Matrix geometric = SquaredDistances(Gaussian(n * 4, rng), Gaussian(n * 4, rng), n, 4);
+    const std::vector<float> single(geometric.begin(), geometric.end());
+    const Matrix widened(single.begin(), single.end());
+    auto from_float = SolveAssignment(single.data(), n);
+    auto from_double = SolveAssignment(widened.data(), n);
+    ASSERT_TRUE(from_float.ok() && from_double.ok());
+    ExpectOptimalityCertificate(*from_float, single, n);
+    EXPECT_NEAR(from_float->total_cost, from_double->total_cost, 1e-12 * from_double->total_cost);
+  }
+}
+
+// The AVX2 scans (on a CPU that has them) and the portable two-lane scans solve the same
+// problems, sizes that leave a tail after the last full vector included.
+TEST(AssignmentSolverTest, PortableScansAgreeWithTheAvx2Scans) {
+  std::mt19937_64 rng(6);
+  for (int64_t n : {1, 2, 3, 5, 6, 7, 129, 514}) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n);
+    std::vector<double> b = Gaussian(n * 6, rng);
+    for (double& v : b) v = std::max(v, 0.0);  // duplicate points: ties
+    const Matrix cost = SquaredDistances(Gaussian(n * 6, rng), b, n, 6);
+    const std::vector<float> single(cost.begin(), cost.end());
+    for (bool avx2 : {true, false}) {
+      AssignmentOptions options;
+      options.allow_avx2 = avx2;
+      auto solved = SolveAssignment(cost.data(), n, options);
+      auto solved_single = SolveAssignment(single.data(), n, options);
+      ASSERT_TRUE(solved.ok() && solved_single.ok());
+      ExpectOptimalityCertificate(*solved, cost, n);
+      ExpectOptimalityCertificate(*solved_single, single, n);
+    }
+  }
 }
 
 #ifdef AFFSIG_HAVE_LEMON
