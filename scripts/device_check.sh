@@ -15,10 +15,11 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DAFFSIG_BUILD_SERVI
   -DProtobuf_INCLUDE_DIR=$deb/include -DProtobuf_LIBRARY=$deb/lib/x86_64-linux-gnu/libprotobuf.so \
   -DAFFSIG_SHARED_DIR=$PWD/.device 2>&1 | tail -5
 cmake --build build-gpu -j "$(nproc)" --target affinity_score_test activation_capture_test \
-  signature_engine_test assignment_solver_test affsig-engine 2>&1 | grep -E "error|FAILED|warning: unused" | head -30
+  signature_engine_test assignment_solver_test transport_cost_test affsig-engine 2>&1 |
+  grep -E "error|FAILED|warning: unused" | head -30
 status=0
 export AFFSIG_TEST_DEVICE=cuda:0 AFFSIG_GOLDEN_DIR=$PWD/.device/golden
-for t in assignment_solver_test affinity_score_test activation_capture_test; do
+for t in assignment_solver_test transport_cost_test affinity_score_test activation_capture_test; do
   ./build-gpu/tests/engine/$t --gtest_filter=-*/5 2>&1 | tee "$out/$t.log" | tail -3 || status=1
 done
 ./build-gpu/tests/engine/signature_engine_test --gtest_filter=-*Generated* 2>&1 |

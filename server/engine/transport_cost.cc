@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <vector>
 
 #include "server/engine/assignment_solver.h"
@@ -18,8 +17,8 @@ constexpr double kFloat32Roundoff = 0x1p-24;
 constexpr double kTensorFloat32Roundoff = 0x1p-11;
 // Float64 evaluation error allowed in a pair's constraint, relative to the squared norms involved.
 constexpr double kFloat64Rounding = 1e-13;
-// Beyond this many unproven pairs per row (ties on a large scale, such as a constant cloud),
-// checking them one by one costs more than the float64 solve.
+// Beyond this many unproven pairs per row on average (exact ties by the thousand, such as many
+// equal points), checking them one by one costs more than the float64 solve.
 constexpr int64_t kMaxCheckedPairsPerRow = 16;
 
 // Higham's gamma_m = m u / (1 - m u): |fl(p.q) - p.q| <= gamma_m |p|.|q| for m-term products.
