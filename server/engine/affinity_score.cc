@@ -129,13 +129,15 @@ absl::StatusOr<AffinityScore> ScoreInBasis(const at::Tensor& a, const at::Tensor
       cov_y.trace().item<double>() + kCovarianceRidge * static_cast<double>(full_dim - k);
   result.degenerate = !(result.trace_cy > 2 * kCovarianceRidge * static_cast<double>(full_dim));
 
-  // x_hat_i - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
-  const at::Tensor mapped =
-      result.degenerate ? at::zeros_like(a) : MapInputs(a, cov_y, &result.eigen_factor);
-
-  auto transport = ComputeTransportCost(mapped, b);
-  if (!transport.ok()) return transport.status();
-  result.transport_cost = transport->cost;
+  if (result.degenerate) {
+    // A = 0 maps every input to m_y: every permutation costs the mean of ||y_j - m_y||^2.
+    result.transport_cost = b.square().sum(1).mean().item<double>();
+  } else {
+    // x_hat_i - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
+    auto transport = ComputeTransportCost(MapInputs(a, cov_y, &result.eigen_factor), b);
+    if (!transport.ok()) return transport.status();
+    result.transport_cost = transport->cost;
+  }
   result.score = 1.0 - std::sqrt(result.transport_cost / (2.0 * result.trace_cy));
   return result;
 }

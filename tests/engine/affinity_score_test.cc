@@ -98,6 +98,16 @@ TEST_F(AffinityScoreTest, ConstantOutputTakesTheDegenerateBranch) {
   EXPECT_TRUE(score->degenerate);
   EXPECT_NEAR(score->score, 1.0, 1e-12);
   EXPECT_NEAR(score->trace_cy, 8e-6, 1e-15);
+
+  // Constant up to noise of variance 1e-8 per feature: still A = 0, and W is the outputs' mean
+  // squared distance to their mean, whatever the matching.
+  const at::Tensor noisy = y + 1e-4 * at::randn({100, 8}, Options());
+  auto nearly = ComputeAffinityScore(x, noisy);
+  ASSERT_TRUE(nearly.ok());
+  EXPECT_TRUE(nearly->degenerate);
+  const double spread = (noisy - noisy.mean(0, true)).square().sum(1).mean().item<double>();
+  EXPECT_NEAR(nearly->transport_cost, spread, 1e-12 * spread);
+  EXPECT_NEAR(nearly->score, 1.0 - std::sqrt(spread / (2.0 * nearly->trace_cy)), 1e-12);
 }
 
 TEST_F(AffinityScoreTest, ReorderingSamplesLeavesTheScoreUnchanged) {
