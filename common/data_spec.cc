@@ -1,17 +1,18 @@
 #include "common/data_spec.h"
 
-#include <array>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/enum_names.h"
 
 namespace affsig {
 namespace {
 
-constexpr std::array<std::pair<DataKind, absl::string_view>, 7> kKindNames = {{
+constexpr EnumNames<DataKind, 7> kKindNames = {{
     {DataKind::kUpload, "upload"},
     {DataKind::kServerFile, "server"},
     {DataKind::kRandom, "random"},
@@ -94,12 +95,7 @@ std::string Join(const std::vector<double>& values) { return absl::StrJoin(value
 
 }  // namespace
 
-absl::string_view DataKindName(DataKind kind) {
-  for (const auto& [value, name] : kKindNames) {
-    if (value == kind) return name;
-  }
-  return "unknown";
-}
+absl::string_view DataKindName(DataKind kind) { return NameOf(kKindNames, kind, "unknown"); }
 
 bool IsImageSource(DataKind kind) {
   return kind == DataKind::kImageFolder || kind == DataKind::kCifar10 ||
@@ -118,18 +114,13 @@ absl::StatusOr<DataSpec> ParseDataSource(absl::string_view text) {
   const absl::string_view kind_name = text.substr(0, colon);
   const absl::string_view location = text.substr(colon + 1);
   DataSpec spec;
-  bool known = false;
-  for (const auto& [value, name] : kKindNames) {
-    if (name == kind_name) {
-      spec.kind = value;
-      known = true;
-    }
-  }
-  if (!known) {
+  const std::optional<DataKind> kind = ValueNamed(kKindNames, kind_name);
+  if (!kind.has_value()) {
     return Invalid(absl::StrCat("unknown data source kind '", kind_name,
                                 "': use upload, server, random, imagefolder, cifar10, cifar100 "
                                 "or mnist"));
   }
+  spec.kind = *kind;
   if (location.empty()) return Invalid(absl::StrCat(kind_name, ": a location is needed"));
   if (spec.kind == DataKind::kRandom) {
     if (absl::Status parsed = ParseRandom(location, spec.random); !parsed.ok()) return parsed;

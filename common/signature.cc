@@ -1,15 +1,13 @@
 #include "common/signature.h"
 
-#include <array>
-#include <utility>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/enum_names.h"
 
 namespace affsig {
 namespace {
 
-constexpr std::array<std::pair<EntryStatus, absl::string_view>, 5> kStatusNames = {{
+constexpr EnumNames<EntryStatus, 5> kStatusNames = {{
     {EntryStatus::kOk, "ok"},
     {EntryStatus::kTooFewSamples, "too_few_samples"},
     {EntryStatus::kNonFinite, "non_finite"},
@@ -20,16 +18,11 @@ constexpr std::array<std::pair<EntryStatus, absl::string_view>, 5> kStatusNames 
 }  // namespace
 
 absl::string_view EntryStatusName(EntryStatus status) {
-  for (const auto& [value, name] : kStatusNames) {
-    if (value == status) return name;
-  }
-  return "unknown";
+  return NameOf(kStatusNames, status, "unknown");
 }
 
 absl::StatusOr<EntryStatus> ParseEntryStatus(absl::string_view name) {
-  for (const auto& [value, known] : kStatusNames) {
-    if (known == name) return value;
-  }
+  if (auto status = ValueNamed(kStatusNames, name)) return *status;
   return absl::InvalidArgumentError(absl::StrCat("unknown entry status '", name, "'"));
 }
 

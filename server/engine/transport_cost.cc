@@ -59,11 +59,18 @@ std::vector<double> PairDistances(const at::Tensor& source, const at::Tensor& ta
   return distances;
 }
 
-double MeanMatchedDistance(const at::Tensor& source, const at::Tensor& target,
-                           const std::vector<int64_t>& column_for_row) {
+// ||source_i - target_s(i)||^2 in float64 for every row i and its assigned column s(i).
+std::vector<double> MatchedDistances(const at::Tensor& source, const at::Tensor& target,
+                                     const std::vector<int64_t>& column_for_row) {
   const at::Tensor matched = IndexTensor(column_for_row, target.device());
-  return (source - target.index_select(0, matched)).square().sum().item<double>() /
-         static_cast<double>(source.size(0));
+  return ToVector((source - target.index_select(0, matched)).square().sum(1));
+}
+
+// W: the mean of the matched squared distances.
+double MeanOf(const std::vector<double>& distances) {
+  double total = 0.0;
+  for (double distance : distances) total += distance;
+  return total / static_cast<double>(distances.size());
 }
 
 // A pair the float32 costs could not prove: the constraint v'_j - v'_s(row) <= slack, with slack
@@ -132,7 +139,7 @@ absl::StatusOr<TransportCost> SolveInFloat64(const at::Tensor& source, const at:
           .contiguous();
   auto assignment = SolveAssignment(cost.data_ptr<double>(), source.size(0));
   if (!assignment.ok()) return assignment.status();
-  return TransportCost{MeanMatchedDistance(source, target, assignment->column_for_row),
+  return TransportCost{MeanOf(MatchedDistances(source, target, assignment->column_for_row)),
                        /*solved_in_float64=*/true};
 }
 
@@ -167,9 +174,7 @@ absl::StatusOr<TransportCost> ComputeTransportCost(const at::Tensor& source,
   // than bound_i keeps every other pair satisfied.
   const std::vector<double> row_norms = ToVector(source_norms);
   const std::vector<double> column_norms = ToVector(target_norms);
-  std::vector<int64_t> all_rows(n);
-  for (int64_t i = 0; i < n; ++i) all_rows[i] = i;
-  const std::vector<double> matched = PairDistances(source, target, all_rows, column_for_row);
+  const std::vector<double> matched = MatchedDistances(source, target, column_for_row);
   const double largest_column_norm = *std::max_element(column_norms.begin(), column_norms.end());
   const double roundoff = source.is_cuda() && at::globalContext().allowTF32CuBLAS()
                               ? kTensorFloat32Roundoff
@@ -216,9 +221,7 @@ absl::StatusOr<TransportCost> ComputeTransportCost(const at::Tensor& source,
       return SolveInFloat64(source, target);
     }
   }
-  double total = 0.0;
-  for (double distance : matched) total += distance;
-  return TransportCost{total / static_cast<double>(n), /*solved_in_float64=*/false};
+  return TransportCost{MeanOf(matched), /*solved_in_float64=*/false};
 }
 
 }  // namespace affsig::engine

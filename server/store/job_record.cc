@@ -1,17 +1,17 @@
 #include "server/store/job_record.h"
 
-#include <array>
 #include <utility>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/enum_names.h"
 #include "common/error_reason.h"
 
 namespace affsig::store {
 namespace {
 
-constexpr std::array<std::pair<JobState, absl::string_view>, 5> kStateNames = {{
+constexpr EnumNames<JobState, 5> kStateNames = {{
     {JobState::kQueued, "QUEUED"},
     {JobState::kRunning, "RUNNING"},
     {JobState::kSucceeded, "SUCCEEDED"},
@@ -108,17 +108,10 @@ std::string FilterKey(const JobFilter& filter) {
 
 }  // namespace
 
-absl::string_view JobStateName(JobState state) {
-  for (const auto& [value, name] : kStateNames) {
-    if (value == state) return name;
-  }
-  return "UNKNOWN";
-}
+absl::string_view JobStateName(JobState state) { return NameOf(kStateNames, state, "UNKNOWN"); }
 
 absl::StatusOr<JobState> ParseJobState(absl::string_view name) {
-  for (const auto& [value, known] : kStateNames) {
-    if (known == name) return value;
-  }
+  if (auto state = ValueNamed(kStateNames, name)) return *state;
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown job state '", name, "': use QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED"));
 }
