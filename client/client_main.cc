@@ -1,7 +1,7 @@
 // affsig: the thin command-line client of affsig-server (gRPC only; no LibTorch).
 //
 //   affsig submit --model=FILE.pt --input=FILE.npy [--activations=modules|all] [--label=k=v ...]
-//                 [--name=NAME] [--priority=P] [--wait]
+//                 [--name=NAME] [--priority=P] [--timeout=SECONDS] [--wait]
 //   affsig status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB
 //   affsig list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE]
 //               [--limit=N]
@@ -32,6 +32,7 @@
 #include "client/progress_display.h"
 #include "client/signature_client.h"
 #include "common/command_line.h"
+#include "common/sha256.h"
 #include "common/signature_format.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
@@ -59,6 +60,9 @@ ABSL_FLAG(bool, grayscale_to_rgb, false, "submit: repeat a single channel three 
 ABSL_FLAG(std::string, activations, "modules", "submit: 'modules' (the paper's) or 'all'");
 ABSL_FLAG(std::string, name, "", "submit: a name for the job; list: only jobs of this name");
 ABSL_FLAG(int64_t, priority, 0, "submit: higher runs first");
+ABSL_FLAG(int64_t, timeout, 0,
+          "submit: seconds the job may run before it ends FAILED, not retried (0: the server's "
+          "--job-timeout)");
 ABSL_FLAG(bool, wait, false, "submit, result: wait for the job to end, progress on stderr");
 ABSL_FLAG(std::string, state, "",
           "list: only jobs in this state (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)");
@@ -70,7 +74,7 @@ namespace {
 constexpr char kHelp[] =
     "affsig COMMAND [flags]: signature jobs on an affsig-server.\n"
     "  submit --model=FILE.pt (--input=FILE.npy|.pt | --data=SOURCE) [--activations=modules|all]\n"
-    "         [--label=k=v ...] [--name=NAME] [--priority=P] [--wait]\n"
+    "         [--label=k=v ...] [--name=NAME] [--priority=P] [--timeout=SECONDS] [--wait]\n"
     "         [--batch-size=B] [--batches=K] [--shuffle-seed=S] [--resize=R] [--crop=C]\n"
     "         [--mean=a,b,c] [--std=a,b,c] [--grayscale-to-rgb]\n"
     "  SOURCE: server:/path/x.npy | random:3x224x224,count=512,seed=0 | imagefolder:/path |\n"
@@ -108,10 +112,6 @@ int Report(const absl::Status& status) {
 int Usage(const std::string& message) {
   std::cerr << "affsig: " << message << " (see affsig --help)\n";
   return kUsage;
-}
-
-bool IsSha256(const std::string& text) {
-  return text.size() == 64 && text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
 // Fetches pages until `limit` rows (0: all); `fetch_page` sends the request and appends the rows,
@@ -219,6 +219,7 @@ int Submit(SignatureClient& client, const Invocation& call) {
   }
   auto options = DataOptionsFromFlags();
   if (!options.ok()) return Usage(std::string(options.status().message()));
+  if (absl::GetFlag(FLAGS_timeout) < 0) return Usage("--timeout must not be negative");
   const std::string activations = absl::GetFlag(FLAGS_activations);
   if (activations != "modules" && activations != "all") {
     return Usage("--activations must be 'modules' or 'all'");
@@ -244,6 +245,7 @@ int Submit(SignatureClient& client, const Invocation& call) {
   *request.mutable_data_options() = *options;
   request.set_name(absl::GetFlag(FLAGS_name));
   request.set_priority(absl::GetFlag(FLAGS_priority));
+  request.set_timeout_seconds(absl::GetFlag(FLAGS_timeout));
   auto job = client.Submit(request);
   if (!job.ok()) return Report(job.status());
   if (!absl::GetFlag(FLAGS_wait)) {
@@ -269,7 +271,7 @@ int List(SignatureClient& client, const Invocation& call) {
     request.set_state(parsed);
   }
   if (const std::string model = absl::GetFlag(FLAGS_model); !model.empty()) {
-    if (IsSha256(model)) {
+    if (IsSha256Hex(model)) {
       request.set_model_sha256(model);
     } else if (auto sha = FileSha256(model); sha.ok()) {
       request.set_model_sha256(*sha);

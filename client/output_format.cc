@@ -80,6 +80,20 @@ std::string DataText(const v1::Job& job) {
   return text;
 }
 
+std::string AttemptsJson(const v1::Job& job) {
+  std::vector<std::string> attempts;
+  for (const v1::JobAttempt& attempt : job.attempt_history()) {
+    attempts.push_back(JsonObject({{"attempt", absl::StrCat(attempt.attempt())},
+                                   {"worker", JsonQuote(attempt.worker())},
+                                   {"device", JsonQuote(attempt.device())},
+                                   {"started_at_ms", absl::StrCat(attempt.started_at_ms())},
+                                   {"ended_at_ms", absl::StrCat(attempt.ended_at_ms())},
+                                   {"outcome", JsonQuote(attempt.outcome())},
+                                   {"reason", JsonQuote(attempt.reason())}}));
+  }
+  return absl::StrCat("[", absl::StrJoin(attempts, ", "), "]");
+}
+
 std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& job) {
   std::vector<std::pair<std::string, std::string>> labels;
   for (const auto& [key, value] : job.labels()) labels.emplace_back(key, JsonQuote(value));
@@ -95,12 +109,16 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
       {"activations", JsonQuote(job.activations() == v1::ALL ? "all" : "modules")},
       {"labels", JsonObject(labels)},
       {"priority", absl::StrCat(job.priority())},
+      {"timeout_seconds", absl::StrCat(job.timeout_seconds())},
       {"attempts", absl::StrCat(job.attempts())},
+      {"attempt_history", AttemptsJson(job)},
+      {"cancel_requested", job.cancel_requested() ? "true" : "false"},
       {"error", JsonQuote(job.error())},
       {"created_at_ms", absl::StrCat(job.created_at_ms())},
       {"started_at_ms", absl::StrCat(job.started_at_ms())},
       {"finished_at_ms", absl::StrCat(job.finished_at_ms())},
   };
+  if (!job.worker().empty()) fields.emplace_back("worker", JsonQuote(job.worker()));
   if (job.has_progress()) {
     fields.emplace_back("progress",
                         JsonObject({{"done", absl::StrCat(job.progress().done())},
@@ -161,14 +179,25 @@ std::string FormatJob(const v1::Job& job, OutputFormat format) {
                 {"activations", job.activations() == v1::ALL ? "all" : "modules"},
                 {"labels", LabelsText(job)},
                 {"priority", absl::StrCat(job.priority())},
+                {"timeout", absl::StrCat(job.timeout_seconds(), " s")},
                 {"attempts", absl::StrCat(job.attempts())},
                 {"created", TimeText(job.created_at_ms())},
                 {"started", TimeText(job.started_at_ms())},
                 {"finished", TimeText(job.finished_at_ms())}};
+  if (!job.worker().empty()) {
+    table.rows.push_back({"worker", absl::StrCat(job.worker(), " (", job.device(), ")")});
+  }
   if (job.has_progress()) {
     table.rows.push_back(
         {"progress", absl::StrCat(ProgressText(job), " ", job.progress().activation())});
-    table.rows.push_back({"device", job.device()});
+  }
+  if (job.cancel_requested()) table.rows.push_back({"cancel", "requested"});
+  for (const v1::JobAttempt& attempt : job.attempt_history()) {
+    table.rows.push_back(
+        {absl::StrCat("attempt ", attempt.attempt()),
+         absl::StrCat(attempt.worker(), " ", TimeText(attempt.started_at_ms()), " ",
+                      attempt.outcome().empty() ? "RUNNING" : attempt.outcome(),
+                      attempt.reason().empty() ? "" : ": " + attempt.reason())});
   }
   if (!job.error().empty()) table.rows.push_back({"error", job.error()});
   return RenderAligned(table);
@@ -244,8 +273,18 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
   if (format == OutputFormat::kJson) {
     std::vector<std::string> workers;
     for (const v1::Worker& worker : info.workers()) {
-      workers.push_back(JsonObject(
-          {{"device", JsonQuote(worker.device())}, {"job_id", JsonQuote(worker.job_id())}}));
+      std::vector<std::string> roots;
+      for (const std::string& root : worker.data_roots()) roots.push_back(JsonQuote(root));
+      workers.push_back(JsonObject({{"name", JsonQuote(worker.name())},
+                                    {"device", JsonQuote(worker.device())},
+                                    {"job_id", JsonQuote(worker.job_id())},
+                                    {"host", JsonQuote(worker.host())},
+                                    {"pid", absl::StrCat(worker.pid())},
+                                    {"local", worker.local() ? "true" : "false"},
+                                    {"version", JsonQuote(worker.version())},
+                                    {"data_roots", absl::StrCat("[", absl::StrJoin(roots, ", "),
+                                                                "]")},
+                                    {"last_seen_ms", absl::StrCat(worker.last_seen_ms())}}));
     }
     return JsonObject({{"version", JsonQuote(info.version())},
                        {"workers", absl::StrCat("[", absl::StrJoin(workers, ", "), "]")},
@@ -263,8 +302,12 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
                 {"running jobs", absl::StrCat(info.running_jobs())},
                 {"max upload", absl::StrCat(info.max_upload_bytes() >> 20, " MiB")}};
   for (const v1::Worker& worker : info.workers()) {
-    table.rows.push_back({absl::StrCat("worker ", worker.device()),
-                          worker.job_id().empty() ? "idle" : worker.job_id()});
+    const std::string where =
+        worker.last_seen_ms() == 0 ? "starting" : absl::StrCat(worker.host(), " pid ", worker.pid());
+    table.rows.push_back({absl::StrCat("worker ", worker.name()),
+                          absl::StrCat(worker.device(), " ",
+                                       worker.job_id().empty() ? "idle" : worker.job_id(), " ",
+                                       where)});
   }
   for (const std::string& root : info.data_roots()) table.rows.push_back({"data root", root});
   return format == OutputFormat::kCsv ? RenderCsv(table) : RenderAligned(table);

@@ -72,9 +72,6 @@ class SignatureClient {
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
-// The sha256 of a file, lower-case hex.
-absl::StatusOr<std::string> FileSha256(const std::string& path);
-
 // True for a job that has ended (SUCCEEDED, FAILED or CANCELLED).
 bool IsFinal(v1::JobState state);
 

@@ -175,10 +175,8 @@ absl::Status ParseDataOptions(absl::string_view text, DataSpec& spec) {
     absl::Status parsed;
     if (key == "batch_size") {
       parsed = ParseNumber(key, value, batching.batch_size);
-      if (parsed.ok()) parsed = CheckPositive(key, batching.batch_size, true);
     } else if (key == "batches") {
       parsed = ParseNumber(key, value, batching.batches);
-      if (parsed.ok()) parsed = CheckPositive(key, batching.batches, true);
     } else if (key == "shuffle_seed") {
       uint64_t seed = 0;
       parsed = ParseNumber(key, value, seed);
@@ -186,21 +184,32 @@ absl::Status ParseDataOptions(absl::string_view text, DataSpec& spec) {
     } else if (key == "resize" || key == "crop") {
       int64_t size = 0;
       parsed = ParseNumber(key, value, size);
-      if (parsed.ok()) parsed = CheckPositive(key, size, true);
       (key == "resize" ? pre.resize : pre.crop) = size;
     } else if (key == "mean") {
       parsed = ParseList(key, value, pre.mean);
     } else if (key == "std") {
       parsed = ParseList(key, value, pre.std);
-      for (double s : pre.std) {
-        if (parsed.ok() && !(s > 0.0)) parsed = Invalid("std values must be positive");
-      }
     } else if (key == "grayscale_to_rgb") {
       pre.grayscale_to_rgb = value == "1" || value == "true";
     } else {
       return Invalid(absl::StrCat("unknown data option '", key, "'"));
     }
     if (!parsed.ok()) return parsed;
+  }
+  return CheckDataOptions(spec);
+}
+
+absl::Status CheckDataOptions(const DataSpec& spec) {
+  const Batching& batching = spec.batching;
+  const Preprocessing& pre = spec.preprocessing;
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"batch_size", batching.batch_size},
+                                   {"batches", batching.batches},
+                                   {"resize", pre.resize.value_or(0)},
+                                   {"crop", pre.crop.value_or(0)}}) {
+    if (absl::Status checked = CheckPositive(key, value, true); !checked.ok()) return checked;
+  }
+  for (double s : pre.std) {
+    if (!(s > 0.0)) return Invalid("std values must be positive");
   }
   if (pre.mean.size() != pre.std.size()) {
     return Invalid("mean and std need the same number of values (one per channel)");

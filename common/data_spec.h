@@ -69,7 +69,11 @@ std::string FormatDataSource(const DataSpec& spec);
 // Preprocessing and batching as "key=value,..." (batch_size, batches, shuffle_seed, resize, crop,
 // mean=a/b/c, std=a/b/c, grayscale_to_rgb=1), only the keys that differ from the defaults.
 std::string FormatDataOptions(const DataSpec& spec);
+// Parses the options onto `spec` and checks them (CheckDataOptions).
 absl::Status ParseDataOptions(absl::string_view text, DataSpec& spec);
+// INVALID_ARGUMENT for a negative size or count, a std that is not positive, or mean and std of
+// different lengths.
+absl::Status CheckDataOptions(const DataSpec& spec);
 
 // What a job gets when it does not say: image sources (8-bit pixels) are resized to 256,
 // center-cropped to 224 and normalized with ImageNet's statistics, as torchvision's

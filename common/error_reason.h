@@ -1,7 +1,7 @@
 // AIP-193: every error of the API carries, beside its one-line message, a machine-readable
 // reason (UPPER_SNAKE_CASE) in the domain "affsig.v1". Inside the server and the client the
 // reason rides in the absl::Status as a payload; over gRPC it is a google.rpc.ErrorInfo
-// (common/grpc_status.h).
+// (proto/grpc_status.h).
 #ifndef AFFSIG_COMMON_ERROR_REASON_H_
 #define AFFSIG_COMMON_ERROR_REASON_H_
 
@@ -28,7 +28,10 @@ inline constexpr char kInvalidPageSize[] = "INVALID_PAGE_SIZE";
 inline constexpr char kInvalidLabel[] = "INVALID_LABEL";
 inline constexpr char kInvalidActivations[] = "INVALID_ACTIVATIONS";
 inline constexpr char kInvalidDataSource[] = "INVALID_DATA_SOURCE";  // or its options
+inline constexpr char kInvalidTimeout[] = "INVALID_TIMEOUT";
 inline constexpr char kServerStopping[] = "SERVER_STOPPING";
+// Workers (WorkerService): a lease that is no longer the job's current attempt.
+inline constexpr char kLeaseExpired[] = "LEASE_EXPIRED";
 }  // namespace reason
 
 // `status` with `reason` attached (an OK status stays OK).

@@ -16,4 +16,10 @@ void LogLine(absl::string_view line) {
   std::fflush(stderr);
 }
 
+void LogChildLine(absl::string_view prefix, absl::string_view line) {
+  const std::string text = absl::StrCat(prefix, " ", line, "\n");
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace affsig

@@ -8,6 +8,8 @@ namespace affsig {
 
 // Writes "2026-11-27T11:20:51.123Z <line>" and flushes, whole, even from several threads.
 void LogLine(absl::string_view line);
+// Writes "<prefix> <line>" whole, for the lines of a child process, which carry their own time.
+void LogChildLine(absl::string_view prefix, absl::string_view line);
 
 }  // namespace affsig
 

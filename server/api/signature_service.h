@@ -45,7 +45,7 @@ class SignatureServiceImpl final : public v1::SignatureService::Service {
 
  private:
   grpc::Status Upload(grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
-                      store::BlobKind kind, v1::Blob* response);
+                      BlobKind kind, v1::Blob* response);
 
   core::ServerCore& core_;
 };

@@ -1,38 +1,91 @@
 #include "server/core/job_monitor.h"
 
+#include <utility>
+
 namespace affsig::core {
 
-JobMonitor::JobMonitor(const std::vector<std::string>& devices) {
-  for (const std::string& device : devices) worker_jobs_[device] = "";
+void JobMonitor::WorkerSeen(const WorkerStatus& worker) {
+  absl::MutexLock lock(&mutex_);
+  WorkerStatus& known = workers_[worker.name];
+  std::string job_id = std::move(known.job_id);
+  known = worker;
+  known.job_id = std::move(job_id);
 }
 
-void JobMonitor::JobStarted(absl::string_view device, absl::string_view job_id) {
+void JobMonitor::WorkerRenewed(absl::string_view name, absl::Time when) {
   absl::MutexLock lock(&mutex_);
-  worker_jobs_[std::string(device)] = std::string(job_id);
-  JobProgress& progress = progress_[std::string(job_id)];
-  progress = JobProgress();
-  progress.device = std::string(device);
+  if (auto it = workers_.find(name); it != workers_.end()) it->second.last_seen = when;
+}
+
+void JobMonitor::WorkerGone(absl::string_view name) {
+  absl::MutexLock lock(&mutex_);
+  if (auto it = workers_.find(name); it != workers_.end()) workers_.erase(it);
+}
+
+void JobMonitor::ForgetWorkersUnseenSince(absl::Time cutoff) {
+  absl::MutexLock lock(&mutex_);
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    const WorkerStatus& worker = it->second;
+    if (!worker.local && worker.job_id.empty() && worker.last_seen < cutoff) {
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<WorkerStatus> JobMonitor::Workers() const {
+  absl::MutexLock lock(&mutex_);
+  std::vector<WorkerStatus> workers;
+  for (const auto& [name, worker] : workers_) workers.push_back(worker);
+  return workers;
+}
+
+void JobMonitor::JobStarted(absl::string_view job_id, absl::string_view worker,
+                            absl::string_view device) {
+  absl::MutexLock lock(&mutex_);
+  RunningJob& running = running_[std::string(job_id)];
+  running = RunningJob();
+  running.worker = std::string(worker);
+  running.device = std::string(device);
+  if (auto it = workers_.find(worker); it != workers_.end()) it->second.job_id = std::string(job_id);
   BumpLocked();
 }
 
-void JobMonitor::JobProgressed(absl::string_view job_id, int64_t done, int64_t total,
-                               absl::string_view activation, int64_t batch, int64_t batches) {
+void JobMonitor::JobProgressed(absl::string_view job_id, const JobProgress& progress) {
   absl::MutexLock lock(&mutex_);
-  auto it = progress_.find(job_id);
-  if (it == progress_.end()) return;
-  it->second.done = done;
-  it->second.total = total;
-  it->second.activation = std::string(activation);
-  it->second.batch = batch;
-  it->second.batches = batches;
+  auto it = running_.find(job_id);
+  if (it == running_.end()) return;
+  it->second.progress = progress;
   BumpLocked();
 }
 
-void JobMonitor::JobEnded(absl::string_view device, absl::string_view job_id) {
+absl::Time JobMonitor::JobCancelRequested(absl::string_view job_id, absl::Time now) {
   absl::MutexLock lock(&mutex_);
-  worker_jobs_[std::string(device)] = "";
-  if (auto it = progress_.find(job_id); it != progress_.end()) progress_.erase(it);
+  auto it = running_.find(job_id);
+  if (it == running_.end()) return now;
+  if (!it->second.cancel_requested_at) it->second.cancel_requested_at = now;
   BumpLocked();
+  return *it->second.cancel_requested_at;
+}
+
+void JobMonitor::JobEnded(absl::string_view job_id) {
+  absl::MutexLock lock(&mutex_);
+  auto it = running_.find(job_id);
+  if (it == running_.end()) return;
+  if (auto worker = workers_.find(it->second.worker);
+      worker != workers_.end() && worker->second.job_id == job_id) {
+    worker->second.job_id.clear();
+  }
+  running_.erase(it);
+  BumpLocked();
+}
+
+std::optional<RunningJob> JobMonitor::Running(absl::string_view job_id) const {
+  absl::MutexLock lock(&mutex_);
+  auto it = running_.find(job_id);
+  if (it == running_.end()) return std::nullopt;
+  return it->second;
 }
 
 void JobMonitor::Changed() {
@@ -44,20 +97,6 @@ void JobMonitor::Close() {
   absl::MutexLock lock(&mutex_);
   closed_ = true;
   BumpLocked();
-}
-
-std::optional<JobProgress> JobMonitor::Progress(absl::string_view job_id) const {
-  absl::MutexLock lock(&mutex_);
-  auto it = progress_.find(job_id);
-  if (it == progress_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::vector<WorkerActivity> JobMonitor::Workers() const {
-  absl::MutexLock lock(&mutex_);
-  std::vector<WorkerActivity> workers;
-  for (const auto& [device, job_id] : worker_jobs_) workers.push_back({device, job_id});
-  return workers;
 }
 
 uint64_t JobMonitor::version() const {

@@ -1,6 +1,6 @@
-// What the workers are doing now, which the database does not hold: each worker's current job and
-// each running job's progress. Every change bumps a version, so that watchers (WatchJob) wait for
-// the next change instead of polling the database.
+// What the database does not hold: the workers as the server last saw them, and each running
+// job's worker, progress and cancel request. Every change of a job bumps a version, so that
+// watchers (WatchJob) wait for the next change instead of polling the database.
 #ifndef AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 #define AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 
@@ -18,35 +18,56 @@
 namespace affsig::core {
 
 struct JobProgress {
-  int64_t done = 0;   // activations scored
-  int64_t total = 0;  // activations of the forward pass; 0 until it is done
+  int64_t done = 0;   // activations scored, over every batch
+  int64_t total = 0;  // activations of every batch; 0 until the first forward pass is done
   std::string activation;
-  std::string device;
   int64_t batch = 0;  // from 1
   int64_t batches = 0;
 };
 
-struct WorkerActivity {
+struct WorkerStatus {
+  std::string name;  // unique among the server's workers
   std::string device;
+  std::string host;
+  int64_t pid = 0;
+  bool local = false;  // a child process of this server
+  std::string version;
+  std::vector<std::string> data_roots;
   std::string job_id;  // empty when idle
+  absl::Time last_seen = absl::InfinitePast();  // InfinitePast: a local worker still starting
+};
+
+struct RunningJob {
+  std::string worker;
+  std::string device;
+  std::optional<JobProgress> progress;  // nullopt until the worker reports some
+  std::optional<absl::Time> cancel_requested_at;
 };
 
 class JobMonitor {
  public:
-  explicit JobMonitor(const std::vector<std::string>& devices);
+  // A worker asked for a job or renewed its lease; what it says of itself replaces what was
+  // known, but not its job.
+  void WorkerSeen(const WorkerStatus& worker);
+  // A worker renewed its lease at `when`.
+  void WorkerRenewed(absl::string_view name, absl::Time when);
+  // A worker that will not be seen again (it left, or a local one died and restarts).
+  void WorkerGone(absl::string_view name);
+  // Forgets the remote workers not seen since `cutoff`; local ones stay listed.
+  void ForgetWorkersUnseenSince(absl::Time cutoff);
+  std::vector<WorkerStatus> Workers() const;
 
-  void JobStarted(absl::string_view device, absl::string_view job_id);
-  void JobProgressed(absl::string_view job_id, int64_t done, int64_t total,
-                     absl::string_view activation, int64_t batch = 1, int64_t batches = 1);
-  void JobEnded(absl::string_view device, absl::string_view job_id);
+  void JobStarted(absl::string_view job_id, absl::string_view worker, absl::string_view device);
+  void JobProgressed(absl::string_view job_id, const JobProgress& progress);
+  // Returns when the cancel was first requested (now, unless it was before).
+  absl::Time JobCancelRequested(absl::string_view job_id, absl::Time now);
+  void JobEnded(absl::string_view job_id);
+  std::optional<RunningJob> Running(absl::string_view job_id) const;
+
   // Something else changed (a job was submitted, cancelled or deleted).
   void Changed();
-  // Wakes every watcher for good: the server is stopping.
+  // Wakes every waiter for good: the server is stopping.
   void Close();
-
-  std::optional<JobProgress> Progress(absl::string_view job_id) const;
-  std::vector<WorkerActivity> Workers() const;
-
   uint64_t version() const;
   bool closed() const;
   // Waits until the version differs from `seen`, the monitor is closed, or `timeout` passes.
@@ -56,8 +77,8 @@ class JobMonitor {
   void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { ++version_; }
 
   mutable absl::Mutex mutex_;
-  std::map<std::string, std::string> worker_jobs_ ABSL_GUARDED_BY(mutex_);  // device -> job id
-  std::map<std::string, JobProgress, std::less<>> progress_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, WorkerStatus, std::less<>> workers_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, RunningJob, std::less<>> running_ ABSL_GUARDED_BY(mutex_);
   uint64_t version_ ABSL_GUARDED_BY(mutex_) = 0;
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };

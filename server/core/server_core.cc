@@ -1,42 +1,61 @@
 #include "server/core/server_core.h"
 
 #include <filesystem>
+#include <fstream>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/data_spec.h"
 #include "common/error_reason.h"
 #include "common/log_line.h"
+#include "common/sha256.h"
+#include "common/status_macros.h"
+#include "server/store/blob_catalog.h"
+#include "server/store/blob_store.h"
+#include "server/store/job_queue.h"
+#include "server/store/signature_store.h"
 
 namespace affsig::core {
 namespace {
 
 bool SameUpdate(const JobView& a, const JobView& b) {
-  if (a.job.state != b.job.state || a.progress.has_value() != b.progress.has_value()) return false;
-  return !a.progress ||
-         (a.progress->done == b.progress->done && a.progress->total == b.progress->total);
+  if (a.job.state != b.job.state || a.running.has_value() != b.running.has_value()) return false;
+  if (!a.running) return true;
+  const std::optional<JobProgress>& pa = a.running->progress;
+  const std::optional<JobProgress>& pb = b.running->progress;
+  if (pa.has_value() != pb.has_value()) return false;
+  return !pa || (pa->done == pb->done && pa->total == pb->total);
 }
 
 absl::Status CheckDigest(absl::string_view what, absl::string_view sha256) {
-  if (store::IsSha256Hex(sha256)) return absl::OkStatus();
+  if (IsSha256Hex(sha256)) return absl::OkStatus();
   return WithReason(absl::InvalidArgumentError(absl::StrCat(
                         what, " must be a sha256 (64 hex digits), got '", sha256, "'")),
                     reason::kInvalidDigest);
 }
 
+absl::Status Stopping() {
+  return WithReason(absl::UnavailableError("the server is stopping: try again once it is back"),
+                    reason::kServerStopping);
+}
+
 }  // namespace
 
+PendingUpload::PendingUpload(std::unique_ptr<store::BlobUpload> upload)
+    : upload_(std::move(upload)) {}
+PendingUpload::~PendingUpload() = default;
+
+absl::Status PendingUpload::Append(absl::string_view bytes) { return upload_->Append(bytes); }
+
 absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(const ServerOptions& options) {
-  auto queue = store::JobQueue::Open(options.db_path);
-  if (!queue.ok()) return queue.status();
-  auto signatures = store::SignatureStore::Open(options.db_path);
-  if (!signatures.ok()) return signatures.status();
-  auto catalog = store::BlobCatalog::Open(options.db_path);
-  if (!catalog.ok()) return catalog.status();
-  auto blobs = store::BlobStore::Open(options.data_dir, options.max_upload_bytes);
-  if (!blobs.ok()) return blobs.status();
-  return std::unique_ptr<ServerCore>(new ServerCore(
-      options, *std::move(queue), *std::move(signatures), *std::move(blobs), *std::move(catalog)));
+  ASSIGN_OR_RETURN(auto queue, store::JobQueue::Open(options.db_path));
+  ASSIGN_OR_RETURN(auto signatures, store::SignatureStore::Open(options.db_path));
+  ASSIGN_OR_RETURN(auto catalog, store::BlobCatalog::Open(options.db_path));
+  ASSIGN_OR_RETURN(auto blobs, store::BlobStore::Open(options.data_dir, options.max_upload_bytes));
+  std::unique_ptr<ServerCore> core(new ServerCore(options, std::move(queue), std::move(signatures),
+                                                  std::move(blobs), std::move(catalog)));
+  RETURN_IF_ERROR(core->leases_.AdoptOpenAttempts());
+  return core;
 }
 
 ServerCore::ServerCore(const ServerOptions& options, std::unique_ptr<store::JobQueue> queue,
@@ -48,94 +67,86 @@ ServerCore::ServerCore(const ServerOptions& options, std::unique_ptr<store::JobQ
       signatures_(std::move(signatures)),
       blobs_(std::move(blobs)),
       catalog_(std::move(catalog)),
-      monitor_(options.devices),
-      started_at_ms_(store::NowMs()) {}
+      leases_(*queue_, monitor_, options.leases),
+      started_at_ms_(absl::ToUnixMillis(absl::Now())) {}
 
-JobView ServerCore::View(store::Job job) const {
+ServerCore::~ServerCore() = default;
+
+std::string ServerCore::RecoverySummary() const {
+  const store::Recovery& recovery = queue_->recovery();
+  if (recovery.requeued + recovery.cancelled + recovery.kept == 0) return "";
+  return absl::StrCat("jobs left RUNNING by an earlier run: ", recovery.requeued, " requeued, ",
+                      recovery.cancelled, " cancelled (a cancel was requested), ", recovery.kept,
+                      " still held by remote workers");
+}
+
+void ServerCore::Close() { monitor_.Close(); }
+
+JobView ServerCore::View(Job job) const {
   JobView view;
-  if (job.state == store::JobState::kRunning) view.progress = monitor_.Progress(job.id);
+  if (job.state == JobState::kRunning) {
+    view.running = monitor_.Running(job.id);
+    // Leased a moment ago, before the monitor heard of it: the open attempt says where it runs.
+    if (!view.running && !job.history.empty()) {
+      view.running = RunningJob{job.history.back().worker, job.history.back().device};
+    }
+  }
   view.job = std::move(job);
   return view;
 }
 
-absl::StatusOr<std::unique_ptr<store::BlobUpload>> ServerCore::BeginUpload() {
-  return blobs_->BeginUpload();
+absl::StatusOr<std::unique_ptr<PendingUpload>> ServerCore::BeginUpload() {
+  ASSIGN_OR_RETURN(auto upload, blobs_->BeginUpload());
+  return std::unique_ptr<PendingUpload>(new PendingUpload(std::move(upload)));
 }
 
-absl::StatusOr<UploadedBlob> ServerCore::FinishUpload(store::BlobUpload& upload,
+absl::StatusOr<UploadedBlob> ServerCore::FinishUpload(PendingUpload& upload,
                                                       absl::string_view announced_sha256,
-                                                      store::BlobKind kind,
-                                                      absl::string_view name) {
-  auto info = upload.Finish(announced_sha256);
-  if (!info.ok()) return info.status();
+                                                      BlobKind kind, absl::string_view name) {
+  ASSIGN_OR_RETURN(store::StoredBlob stored, upload.upload_->Finish(announced_sha256));
   // Only the file's own name: a client's directories are none of the server's business.
   const std::string file_name = std::filesystem::path(std::string(name)).filename().string();
-  if (absl::Status recorded = catalog_->Record(info->sha256, kind, info->size, file_name);
-      !recorded.ok()) {
-    return recorded;
-  }
-  auto blob = catalog_->Get(info->sha256, kind);
-  if (!blob.ok()) return blob.status();
-  return UploadedBlob{*std::move(blob), info->already_stored};
+  RETURN_IF_ERROR(catalog_->Record(stored.sha256, kind, stored.size, file_name));
+  ASSIGN_OR_RETURN(BlobInfo blob, catalog_->Get(stored.sha256, kind));
+  return UploadedBlob{std::move(blob), stored.already_stored};
 }
 
 absl::StatusOr<std::vector<std::string>> ServerCore::FindMissingBlobs(
     const std::vector<std::string>& sha256s) {
   std::vector<std::string> missing;
   for (const std::string& sha256 : sha256s) {
-    if (absl::Status valid = CheckDigest("sha256", sha256); !valid.ok()) return valid;
+    RETURN_IF_ERROR(CheckDigest("sha256", sha256));
     if (!blobs_->Contains(sha256)) missing.push_back(sha256);
   }
   return missing;
 }
 
-absl::StatusOr<store::Page<store::CatalogedBlob>> ServerCore::ListModels(
-    const store::PageRequest& page) {
-  return catalog_->List(store::BlobKind::kModel, page);
+absl::StatusOr<BlobContent> ServerCore::ReadBlob(absl::string_view sha256) {
+  RETURN_IF_ERROR(CheckDigest("sha256", sha256));
+  ASSIGN_OR_RETURN(std::string path, blobs_->PathOf(sha256));
+  BlobContent content;
+  content.size = static_cast<int64_t>(std::filesystem::file_size(path));
+  content.stream = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*content.stream) return absl::DataLossError(absl::StrCat("cannot read blob ", sha256));
+  return content;
 }
 
-absl::StatusOr<store::JobSpec> ServerCore::CheckData(store::JobSpec spec) const {
-  if (spec.data_source.empty() == spec.input_sha256.empty()) {
-    return WithReason(absl::InvalidArgumentError(
-                          "give the data as input_sha256 (an upload) or as data_source, one of "
-                          "the two"),
-                      reason::kInvalidDataSource);
+absl::StatusOr<Page<BlobInfo>> ServerCore::ListModels(const PageRequest& page) {
+  return catalog_->List(BlobKind::kModel, page);
+}
+
+absl::Status ServerCore::CheckSpec(JobSpec& spec) const {
+  RETURN_IF_ERROR(CheckDigest("model_sha256", spec.model_sha256));
+  // Digests are stored and handed to workers in one spelling, lower case.
+  spec.model_sha256 = absl::AsciiStrToLower(spec.model_sha256);
+  if (spec.data.kind == DataKind::kUpload) {
+    RETURN_IF_ERROR(CheckDigest("input_sha256", spec.data.location));
+    spec.data.location = absl::AsciiStrToLower(spec.data.location);
   }
-  DataSpec data;
-  if (!spec.data_source.empty()) {
-    auto parsed = ParseDataSource(spec.data_source);
-    if (!parsed.ok()) return WithReason(parsed.status(), reason::kInvalidDataSource);
-    data = *std::move(parsed);
-  }
-  if (absl::Status options = ParseDataOptions(spec.data_options, data); !options.ok()) {
+  if (absl::Status options = CheckDataOptions(spec.data); !options.ok()) {
     return WithReason(options, reason::kInvalidDataSource);
   }
-  ApplyDataDefaults(data);
-  // Uploads are named by input_sha256, as before data sources existed.
-  if (data.kind == DataKind::kUpload && !spec.data_source.empty()) {
-    spec.input_sha256 = data.location;
-    spec.data_source.clear();
-  }
-  if (!spec.data_source.empty()) spec.data_source = FormatDataSource(data);
-  spec.data_options = FormatDataOptions(data);
-  return spec;
-}
-
-absl::StatusOr<JobView> ServerCore::SubmitJob(const store::JobSpec& submitted) {
-  auto checked = CheckData(submitted);
-  if (!checked.ok()) return checked.status();
-  const store::JobSpec& spec = *checked;
-  std::vector<std::pair<const char*, const std::string*>> digests = {
-      {"model_sha256", &spec.model_sha256}};
-  if (!spec.input_sha256.empty()) digests.emplace_back("input_sha256", &spec.input_sha256);
-  for (const auto& [what, digest] : digests) {
-    if (absl::Status valid = CheckDigest(what, *digest); !valid.ok()) return valid;
-    if (!blobs_->Contains(*digest)) {
-      return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                            what, " ", *digest, " is not on the server: upload it first")),
-                        reason::kBlobNotUploaded);
-    }
-  }
+  ApplyDataDefaults(spec.data);
   for (const auto& [key, value] : spec.labels) {
     if (key.empty() || key.find('=') != std::string::npos) {
       return WithReason(absl::InvalidArgumentError(absl::StrCat(
@@ -143,56 +154,70 @@ absl::StatusOr<JobView> ServerCore::SubmitJob(const store::JobSpec& submitted) {
                         reason::kInvalidLabel);
     }
   }
-  // Bytes first uploaded as an input can serve as a model: the catalog lists them as one too.
-  if (auto model = catalog_->Get(spec.model_sha256, store::BlobKind::kModel); !model.ok()) {
-    auto path = blobs_->PathOf(spec.model_sha256);
-    if (!path.ok()) return path.status();
-    const int64_t size = static_cast<int64_t>(std::filesystem::file_size(*path));
-    if (absl::Status recorded =
-            catalog_->Record(spec.model_sha256, store::BlobKind::kModel, size, "");
-        !recorded.ok()) {
-      return recorded;
+  if (spec.timeout < absl::ZeroDuration()) {
+    return WithReason(absl::InvalidArgumentError("the timeout must not be negative"),
+                      reason::kInvalidTimeout);
+  }
+  if (spec.timeout == absl::ZeroDuration()) spec.timeout = options_.default_timeout;
+  std::vector<std::pair<const char*, std::string>> blobs = {{"model_sha256", spec.model_sha256}};
+  if (spec.data.kind == DataKind::kUpload) blobs.emplace_back("input_sha256", spec.data.location);
+  for (const auto& [what, digest] : blobs) {
+    if (!blobs_->Contains(digest)) {
+      return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                            what, " ", digest, " is not on the server: upload it first")),
+                        reason::kBlobNotUploaded);
     }
   }
-  auto job = queue_->Submit(spec);
-  if (!job.ok()) return job.status();
-  LogLine(absl::StrCat("job ", job->id, " QUEUED model=", job->spec.model_sha256.substr(0, 12),
-                       " priority=", job->spec.priority,
-                       job->spec.name.empty() ? "" : absl::StrCat(" name=", job->spec.name)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JobView> ServerCore::SubmitJob(JobSpec spec) {
+  if (monitor_.closed()) return Stopping();
+  RETURN_IF_ERROR(CheckSpec(spec));
+  // Bytes first uploaded as an input can serve as a model: the catalog lists them as one too.
+  if (!catalog_->Get(spec.model_sha256, BlobKind::kModel).ok()) {
+    ASSIGN_OR_RETURN(std::string path, blobs_->PathOf(spec.model_sha256));
+    const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
+    RETURN_IF_ERROR(catalog_->Record(spec.model_sha256, BlobKind::kModel, size, ""));
+  }
+  ASSIGN_OR_RETURN(Job job, queue_->Submit(spec));
+  LogLine(absl::StrCat("job ", job.id, " QUEUED model=", job.spec.model_sha256.substr(0, 12),
+                       " priority=", job.spec.priority,
+                       job.spec.name.empty() ? "" : absl::StrCat(" name=", job.spec.name)));
   monitor_.Changed();
-  if (on_submit_) on_submit_();
-  return View(*std::move(job));
+  leases_.NotifyQueued();
+  return View(std::move(job));
 }
 
 absl::StatusOr<JobView> ServerCore::GetJob(absl::string_view id) {
-  auto job = queue_->Get(id);
-  if (!job.ok()) return job.status();
-  return View(*std::move(job));
+  ASSIGN_OR_RETURN(Job job, queue_->Get(id));
+  return View(std::move(job));
 }
 
-absl::StatusOr<store::Page<JobView>> ServerCore::ListJobs(const store::JobFilter& filter,
-                                                          const store::PageRequest& page) {
-  auto jobs = queue_->List(filter, page);
-  if (!jobs.ok()) return jobs.status();
-  store::Page<JobView> views;
-  views.next_page_token = std::move(jobs->next_page_token);
-  for (store::Job& job : jobs->items) views.items.push_back(View(std::move(job)));
+absl::StatusOr<Page<JobView>> ServerCore::ListJobs(const JobFilter& filter,
+                                                   const PageRequest& page) {
+  ASSIGN_OR_RETURN(Page<Job> jobs, queue_->List(filter, page));
+  Page<JobView> views;
+  views.next_page_token = std::move(jobs.next_page_token);
+  for (Job& job : jobs.items) views.items.push_back(View(std::move(job)));
   return views;
 }
 
 absl::StatusOr<JobView> ServerCore::CancelJob(absl::string_view id) {
-  auto job = queue_->Cancel(id);
-  if (!job.ok()) return job.status();
-  LogLine(absl::StrCat("job ", id,
-                       job->state == store::JobState::kCancelled
-                           ? " CANCELLED while queued"
-                           : " cancel requested: it stops at its next activation"));
+  ASSIGN_OR_RETURN(Job job, queue_->Cancel(id));
+  if (job.state == JobState::kRunning) {
+    leases_.CancelRequested(id);
+    LogLine(absl::StrCat("job ", id, " cancel requested: its worker stops at its next "
+                         "activation, or is stopped"));
+  } else {
+    LogLine(absl::StrCat("job ", id, " CANCELLED while queued"));
+  }
   monitor_.Changed();
-  return View(*std::move(job));
+  return View(std::move(job));
 }
 
 absl::Status ServerCore::DeleteJob(absl::string_view id) {
-  if (absl::Status deleted = queue_->Delete(id); !deleted.ok()) return deleted;
+  RETURN_IF_ERROR(queue_->Delete(id));
   LogLine(absl::StrCat("job ", id, " deleted"));
   monitor_.Changed();
   return absl::OkStatus();
@@ -204,13 +229,12 @@ absl::Status ServerCore::WatchJob(absl::string_view id,
   while (true) {
     // The version is read first: a change after the read below wakes the wait at once.
     const uint64_t version = monitor_.version();
-    auto view = GetJob(id);
-    if (!view.ok()) return view.status();
-    if (!last_sent || !SameUpdate(*last_sent, *view)) {
-      if (!send(*view)) return absl::CancelledError("the watcher left");
-      last_sent = *view;
+    ASSIGN_OR_RETURN(JobView view, GetJob(id));
+    if (!last_sent || !SameUpdate(*last_sent, view)) {
+      if (!send(view)) return absl::CancelledError("the watcher left");
+      last_sent = view;
     }
-    if (store::IsFinal(view->job.state)) return absl::OkStatus();
+    if (IsFinal(view.job.state)) return absl::OkStatus();
     if (monitor_.closed()) {
       return WithReason(
           absl::UnavailableError("the server is stopping: watch again once it is back"),
@@ -220,23 +244,23 @@ absl::Status ServerCore::WatchJob(absl::string_view id,
   }
 }
 
-absl::StatusOr<store::StoredSignature> ServerCore::GetSignature(absl::string_view id) {
+absl::StatusOr<StoredSignature> ServerCore::GetSignature(absl::string_view id) {
   return signatures_->Get(id);
 }
 
-absl::StatusOr<store::Page<store::StoredSignature>> ServerCore::ListSignatures(
-    const store::JobFilter& filter, bool with_entries, const store::PageRequest& page) {
+absl::StatusOr<Page<StoredSignature>> ServerCore::ListSignatures(const JobFilter& filter,
+                                                                 bool with_entries,
+                                                                 const PageRequest& page) {
   return signatures_->List(filter, with_entries, page);
 }
 
 absl::StatusOr<ServerStatus> ServerCore::GetStatus() {
-  auto counts = queue_->CountByState();
-  if (!counts.ok()) return counts.status();
+  ASSIGN_OR_RETURN(auto counts, queue_->CountByState());
   ServerStatus status;
   status.version = options_.version;
   status.workers = monitor_.Workers();
-  status.queued_jobs = (*counts)[store::JobState::kQueued];
-  status.running_jobs = (*counts)[store::JobState::kRunning];
+  status.queued_jobs = counts[JobState::kQueued];
+  status.running_jobs = counts[JobState::kRunning];
   status.max_upload_bytes = blobs_->max_bytes();
   status.started_at_ms = started_at_ms_;
   status.data_roots = options_.data_roots;

@@ -1,12 +1,13 @@
-// The service's logic, independent of gRPC: uploads, jobs, live progress, signatures and the
-// server's state. It owns the store (queue, signatures, blobs and their catalog) and the job
-// monitor; workers run beside it on the same queue. Every call returns absl::Status; the gRPC
-// adapter converts it once, at the edge.
+// The service's logic, independent of gRPC: uploads, jobs, live progress, signatures, the
+// server's state, and the leases its workers hold (JobLeases). It owns the store (queue,
+// signatures, blobs and their catalog) and the job monitor. Every call returns absl::Status; the
+// gRPC adapters convert it once, at the edge. A job's spec is checked here, once, on its way in.
 #ifndef AFFSIG_SERVER_CORE_SERVER_CORE_H_
 #define AFFSIG_SERVER_CORE_SERVER_CORE_H_
 
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,11 +16,19 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/blob_info.h"
+#include "common/job.h"
+#include "common/listing.h"
+#include "server/core/job_leases.h"
 #include "server/core/job_monitor.h"
-#include "server/store/blob_catalog.h"
-#include "server/store/blob_store.h"
-#include "server/store/job_queue.h"
-#include "server/store/signature_store.h"
+
+namespace affsig::store {
+class BlobCatalog;
+class BlobStore;
+class BlobUpload;
+class JobQueue;
+class SignatureStore;
+}  // namespace affsig::store
 
 namespace affsig::core {
 
@@ -27,27 +36,47 @@ struct ServerOptions {
   std::string db_path;
   std::string data_dir;
   int64_t max_upload_bytes = int64_t{2048} << 20;
-  std::vector<std::string> devices;     // one worker each
   std::vector<std::string> data_roots;  // where server paths may point (--data-root)
   std::string version;
+  absl::Duration default_timeout = absl::Hours(1);  // for jobs that set none
   // How often a watcher looks at the database even when nothing was signalled.
   absl::Duration watch_poll = absl::Seconds(1);
+  LeaseOptions leases;
 };
 
-// A job as clients see it: the stored job and, while it runs, its progress.
+// A job as clients see it: the stored job and, while it runs, where and how far.
 struct JobView {
-  store::Job job;
-  std::optional<JobProgress> progress;
+  Job job;
+  std::optional<RunningJob> running;
+};
+
+// An upload in progress: bytes are appended as they arrive, FinishUpload stores them.
+class PendingUpload {
+ public:
+  ~PendingUpload();
+  // RESOURCE_EXHAUSTED once the bytes exceed the server's limit.
+  absl::Status Append(absl::string_view bytes);
+
+ private:
+  friend class ServerCore;
+  explicit PendingUpload(std::unique_ptr<store::BlobUpload> upload);
+  std::unique_ptr<store::BlobUpload> upload_;
 };
 
 struct UploadedBlob {
-  store::CatalogedBlob blob;
+  BlobInfo blob;
   bool already_stored = false;
+};
+
+// The bytes of a stored blob, for a worker that fetches it.
+struct BlobContent {
+  std::unique_ptr<std::istream> stream;
+  int64_t size = 0;
 };
 
 struct ServerStatus {
   std::string version;
-  std::vector<WorkerActivity> workers;
+  std::vector<WorkerStatus> workers;
   int64_t queued_jobs = 0;
   int64_t running_jobs = 0;
   int64_t max_upload_bytes = 0;
@@ -57,33 +86,33 @@ struct ServerStatus {
 
 class ServerCore {
  public:
-  // Opens the database (migrating it; jobs left RUNNING by a crash return to the queue) and the
-  // blob store.
+  // Opens the database (migrating it; recovering the jobs a previous run left RUNNING) and the
+  // blob store, and takes over the leases of remote workers still running jobs.
   static absl::StatusOr<std::unique_ptr<ServerCore>> Open(const ServerOptions& options);
+  ~ServerCore();
 
-  // Called after every submission (the workers' wake-up).
-  void set_on_submit(std::function<void()> on_submit) { on_submit_ = std::move(on_submit); }
-  // Ends every watch: the server is stopping.
-  void Close() { monitor_.Close(); }
+  JobLeases& leases() { return leases_; }
+  // What opening found of the previous run, for the log.
+  std::string RecoverySummary() const;
+  // From now on submissions are refused and every watch ends: the server is stopping.
+  void Close();
 
-  store::JobQueue& queue() { return *queue_; }
-  const store::BlobStore& blobs() const { return *blobs_; }
-  JobMonitor& monitor() { return monitor_; }
-
-  absl::StatusOr<std::unique_ptr<store::BlobUpload>> BeginUpload();
+  absl::StatusOr<std::unique_ptr<PendingUpload>> BeginUpload();
   // Stores the upload (checked against `announced_sha256` when given) and catalogs it.
-  absl::StatusOr<UploadedBlob> FinishUpload(store::BlobUpload& upload,
-                                            absl::string_view announced_sha256,
-                                            store::BlobKind kind, absl::string_view name);
+  absl::StatusOr<UploadedBlob> FinishUpload(PendingUpload& upload,
+                                            absl::string_view announced_sha256, BlobKind kind,
+                                            absl::string_view name);
   // The digests among `sha256s` whose bytes are not on the server.
   absl::StatusOr<std::vector<std::string>> FindMissingBlobs(
       const std::vector<std::string>& sha256s);
-  absl::StatusOr<store::Page<store::CatalogedBlob>> ListModels(const store::PageRequest& page);
+  absl::StatusOr<BlobContent> ReadBlob(absl::string_view sha256);
+  absl::StatusOr<Page<BlobInfo>> ListModels(const PageRequest& page);
 
-  absl::StatusOr<JobView> SubmitJob(const store::JobSpec& spec);
+  // Checks the spec (digests, uploads present, labels, data options, timeout), applies the
+  // defaults so that the stored job says exactly what is done, and queues it.
+  absl::StatusOr<JobView> SubmitJob(JobSpec spec);
   absl::StatusOr<JobView> GetJob(absl::string_view id);
-  absl::StatusOr<store::Page<JobView>> ListJobs(const store::JobFilter& filter,
-                                                const store::PageRequest& page);
+  absl::StatusOr<Page<JobView>> ListJobs(const JobFilter& filter, const PageRequest& page);
   absl::StatusOr<JobView> CancelJob(absl::string_view id);
   absl::Status DeleteJob(absl::string_view id);
   // Calls `send` with the job now and after every change of state or progress, until it ends.
@@ -91,9 +120,10 @@ class ServerCore {
   // left), UNAVAILABLE when the server stops, NOT_FOUND when the job is (or gets) deleted.
   absl::Status WatchJob(absl::string_view id, const std::function<bool(const JobView&)>& send);
 
-  absl::StatusOr<store::StoredSignature> GetSignature(absl::string_view id);
-  absl::StatusOr<store::Page<store::StoredSignature>> ListSignatures(
-      const store::JobFilter& filter, bool with_entries, const store::PageRequest& page);
+  absl::StatusOr<StoredSignature> GetSignature(absl::string_view id);
+  absl::StatusOr<Page<StoredSignature>> ListSignatures(const JobFilter& filter,
+                                                       bool with_entries,
+                                                       const PageRequest& page);
 
   absl::StatusOr<ServerStatus> GetStatus();
 
@@ -101,18 +131,17 @@ class ServerCore {
   ServerCore(const ServerOptions& options, std::unique_ptr<store::JobQueue> queue,
              std::unique_ptr<store::SignatureStore> signatures,
              std::unique_ptr<store::BlobStore> blobs, std::unique_ptr<store::BlobCatalog> catalog);
-  JobView View(store::Job job) const;
-  // The spec with its data source and options parsed, checked, defaulted and in canonical form.
-  absl::StatusOr<store::JobSpec> CheckData(store::JobSpec spec) const;
+  JobView View(Job job) const;
+  absl::Status CheckSpec(JobSpec& spec) const;
 
-  ServerOptions options_;
+  const ServerOptions options_;
   std::unique_ptr<store::JobQueue> queue_;
   std::unique_ptr<store::SignatureStore> signatures_;
   std::unique_ptr<store::BlobStore> blobs_;
   std::unique_ptr<store::BlobCatalog> catalog_;
   JobMonitor monitor_;
-  std::function<void()> on_submit_;
-  int64_t started_at_ms_ = 0;
+  JobLeases leases_;
+  const int64_t started_at_ms_;
 };
 
 }  // namespace affsig::core

@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenSampleDataset(const DataSpec&
   if (spec.kind == DataKind::kUpload) {
     auto path = access.blob_path(spec.location);
     if (!path.ok()) {
-      return absl::NotFoundError(absl::StrCat("input ", spec.location, " was never uploaded"));
+      return absl::Status(path.status().code(),
+                          absl::StrCat("input ", spec.location, ": ", path.status().message()));
     }
     return OpenTensorFile(*path, absl::StrCat("input ", spec.location));
   }

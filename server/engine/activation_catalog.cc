@@ -48,17 +48,6 @@ std::pair<std::string, std::string> SplitClassName(absl::string_view qualified) 
 
 }  // namespace
 
-absl::string_view ActivationModeName(ActivationMode mode) {
-  return mode == ActivationMode::kAll ? "all" : "modules";
-}
-
-absl::StatusOr<ActivationMode> ParseActivationMode(absl::string_view name) {
-  if (name == "modules") return ActivationMode::kModules;
-  if (name == "all") return ActivationMode::kAll;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown activations mode '", name, "': use 'modules' or 'all'"));
-}
-
 std::string ActivationModuleClass(absl::string_view qualified_class_name) {
   auto [name_space, class_name] = SplitClassName(qualified_class_name);
   if (name_space != kActivationNamespace) return "";

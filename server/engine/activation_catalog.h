@@ -6,16 +6,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/job.h"  // ActivationMode: which calls count
 
 namespace affsig::engine {
-
-enum class ActivationMode {
-  kModules,  // the paper's: calls of torch.nn activation modules.
-  kAll,      // also functional activations (F.relu, torch.tanh, x.sigmoid(), ...).
-};
-
-absl::string_view ActivationModeName(ActivationMode mode);
-absl::StatusOr<ActivationMode> ParseActivationMode(absl::string_view name);
 
 // The activation class named by a TorchScript class's qualified name, e.g.
 // "__torch__.torch.nn.modules.activation.___torch_mangle_3.ReLU" -> "ReLU"; empty when the class

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   auto format = affsig::ParseOutputFormat(absl::GetFlag(FLAGS_format));
   if (!format.ok()) return Fail(format.status());
-  auto mode = affsig::engine::ParseActivationMode(absl::GetFlag(FLAGS_activations));
+  auto mode = affsig::ParseActivationMode(absl::GetFlag(FLAGS_activations));
   if (!mode.ok()) return Fail(mode.status());
   auto batch = Batch();
   if (!batch.ok()) return Fail(batch.status());

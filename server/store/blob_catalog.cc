@@ -17,8 +17,8 @@ std::string SelectBlobs(BlobKind kind, absl::string_view where) {
       " = blobs.sha256), seq FROM blobs WHERE kind = ? ", where);
 }
 
-CatalogedBlob BlobFromRow(const Statement& row, BlobKind kind) {
-  CatalogedBlob blob;
+BlobInfo BlobFromRow(const Statement& row, BlobKind kind) {
+  BlobInfo blob;
   blob.sha256 = row.Text(0);
   blob.kind = kind;
   if (!row.IsNull(1)) blob.size = row.Int(1);
@@ -50,7 +50,7 @@ absl::Status BlobCatalog::Record(absl::string_view sha256, BlobKind kind, int64_
   return (*insert)->Run();
 }
 
-absl::StatusOr<CatalogedBlob> BlobCatalog::Get(absl::string_view sha256, BlobKind kind) {
+absl::StatusOr<BlobInfo> BlobCatalog::Get(absl::string_view sha256, BlobKind kind) {
   absl::MutexLock lock(&mutex_);
   auto select = db_->Prepare(SelectBlobs(kind, "AND sha256 = ?"));
   if (!select.ok()) return select.status();
@@ -62,7 +62,7 @@ absl::StatusOr<CatalogedBlob> BlobCatalog::Get(absl::string_view sha256, BlobKin
   return BlobFromRow(**select, kind);
 }
 
-absl::StatusOr<Page<CatalogedBlob>> BlobCatalog::List(BlobKind kind, const PageRequest& page) {
+absl::StatusOr<Page<BlobInfo>> BlobCatalog::List(BlobKind kind, const PageRequest& page) {
   const std::string filter_key = absl::StrCat("blobs kind=", KindName(kind));
   auto start = StartPage(page, filter_key);
   if (!start.ok()) return start.status();
@@ -75,7 +75,7 @@ absl::StatusOr<Page<CatalogedBlob>> BlobCatalog::List(BlobKind kind, const PageR
   (*select)->Bind(position++, KindName(kind));
   if (start->before_seq) (*select)->Bind(position++, *start->before_seq);
   (*select)->Bind(position, static_cast<int64_t>(start->size) + 1);
-  return ReadPage<CatalogedBlob>(**select, *start, 5, filter_key,
+  return ReadPage<BlobInfo>(**select, *start, 5, filter_key,
                                  [kind](const Statement& row) { return BlobFromRow(row, kind); });
 }
 

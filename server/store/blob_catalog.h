@@ -6,28 +6,17 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/blob_info.h"
 #include "server/store/database.h"
 #include "server/store/page_token.h"
 
 namespace affsig::store {
-
-enum class BlobKind { kModel, kInput };
-
-struct CatalogedBlob {
-  std::string sha256;
-  BlobKind kind = BlobKind::kModel;
-  std::optional<int64_t> size;  // nullopt for blobs that the catalog learnt of from old jobs
-  std::string name;
-  int64_t uploaded_at_ms = 0;
-  int64_t job_count = 0;
-};
 
 class BlobCatalog {
  public:
@@ -39,9 +28,9 @@ class BlobCatalog {
   absl::Status Record(absl::string_view sha256, BlobKind kind, int64_t size,
                       absl::string_view name);
   // NOT_FOUND when no blob of `kind` has this digest.
-  absl::StatusOr<CatalogedBlob> Get(absl::string_view sha256, BlobKind kind);
+  absl::StatusOr<BlobInfo> Get(absl::string_view sha256, BlobKind kind);
   // Newest first.
-  absl::StatusOr<Page<CatalogedBlob>> List(BlobKind kind, const PageRequest& page);
+  absl::StatusOr<Page<BlobInfo>> List(BlobKind kind, const PageRequest& page);
 
  private:
   explicit BlobCatalog(std::unique_ptr<Database> db) : db_(std::move(db)) {}

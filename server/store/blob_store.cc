@@ -1,6 +1,5 @@
 #include "server/store/blob_store.h"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -8,7 +7,6 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/error_reason.h"
 
@@ -16,25 +14,10 @@ namespace affsig::store {
 
 namespace fs = std::filesystem;
 
-struct BlobUpload::Hasher {
-  Hasher() : context(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context, EVP_sha256(), nullptr); }
-  ~Hasher() { EVP_MD_CTX_free(context); }
-  EVP_MD_CTX* context;
-};
-
-bool IsSha256Hex(absl::string_view text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
 BlobUpload::BlobUpload(const BlobStore& store, std::string temp_path)
     : store_(store),
       temp_path_(std::move(temp_path)),
-      out_(temp_path_, std::ios::binary | std::ios::trunc),
-      hasher_(std::make_unique<Hasher>()) {}
+      out_(temp_path_, std::ios::binary | std::ios::trunc) {}
 
 BlobUpload::~BlobUpload() {
   if (!finished_) {
@@ -53,13 +36,13 @@ absl::Status BlobUpload::Append(absl::string_view bytes) {
                                                   store_.max_bytes() / (1024 * 1024), " MiB")),
         reason::kUploadTooLarge);
   }
-  EVP_DigestUpdate(hasher_->context, bytes.data(), bytes.size());
+  hash_.Update(bytes);
   out_.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out_) return absl::DataLossError(absl::StrCat("cannot write '", temp_path_, "'"));
   return absl::OkStatus();
 }
 
-absl::StatusOr<BlobInfo> BlobUpload::Finish(absl::string_view expected_sha256) {
+absl::StatusOr<StoredBlob> BlobUpload::Finish(absl::string_view expected_sha256) {
   if (finished_) return absl::FailedPreconditionError("the upload has already finished");
   if (size_ > store_.max_bytes()) {
     return WithReason(absl::ResourceExhaustedError("upload exceeds the server's limit"),
@@ -68,12 +51,8 @@ absl::StatusOr<BlobInfo> BlobUpload::Finish(absl::string_view expected_sha256) {
   out_.flush();
   out_.close();
   if (!out_) return absl::DataLossError(absl::StrCat("cannot write '", temp_path_, "'"));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(hasher_->context, digest, &length);
-  BlobInfo info;
-  info.sha256 =
-      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
+  StoredBlob info;
+  info.sha256 = hash_.HexDigest();
   info.size = size_;
   if (!expected_sha256.empty() && absl::AsciiStrToLower(expected_sha256) != info.sha256) {
     return WithReason(absl::InvalidArgumentError(
@@ -122,9 +101,19 @@ absl::StatusOr<std::unique_ptr<BlobUpload>> BlobStore::BeginUpload() const {
   return upload;
 }
 
-std::string BlobStore::BlobPath(absl::string_view sha256) const {
+std::string BlobStore::PathIn(absl::string_view data_dir, absl::string_view sha256) {
   const std::string lower = absl::AsciiStrToLower(sha256);
-  return absl::StrCat(root_, "/blobs/", lower.substr(0, 2), "/", lower);
+  return absl::StrCat(data_dir, "/blobs/", lower.substr(0, 2), "/", lower);
+}
+
+absl::Status BlobStore::Remove(absl::string_view sha256) const {
+  if (!IsSha256Hex(sha256)) return absl::InvalidArgumentError("not a sha256");
+  std::error_code error;
+  fs::remove(BlobPath(sha256), error);
+  if (error) {
+    return absl::DataLossError(absl::StrCat("cannot remove blob ", sha256, ": ", error.message()));
+  }
+  return absl::OkStatus();
 }
 
 bool BlobStore::Contains(absl::string_view sha256) const {

@@ -12,10 +12,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/sha256.h"
 
 namespace affsig::store {
 
-struct BlobInfo {
+struct StoredBlob {
   std::string sha256;  // lower-case hex
   int64_t size = 0;
   bool already_stored = false;  // the same bytes were there before this upload
@@ -33,17 +34,16 @@ class BlobUpload {
   // RESOURCE_EXHAUSTED once the bytes exceed the store's limit.
   absl::Status Append(absl::string_view bytes);
   // Checks the digest against `expected_sha256` (when not empty) and stores the blob.
-  absl::StatusOr<BlobInfo> Finish(absl::string_view expected_sha256 = "");
+  absl::StatusOr<StoredBlob> Finish(absl::string_view expected_sha256 = "");
 
  private:
   friend class BlobStore;
-  struct Hasher;
   BlobUpload(const BlobStore& store, std::string temp_path);
 
   const BlobStore& store_;
   std::string temp_path_;
   std::ofstream out_;
-  std::unique_ptr<Hasher> hasher_;
+  Sha256 hash_;
   int64_t size_ = 0;
   bool finished_ = false;
 };
@@ -60,18 +60,21 @@ class BlobStore {
   // digest (which also keeps paths inside the store).
   absl::StatusOr<std::string> PathOf(absl::string_view sha256) const;
   int64_t max_bytes() const { return max_bytes_; }
+  // Removes a stored blob (a worker's cache evicting it).
+  absl::Status Remove(absl::string_view sha256) const;
+
+  // Where the store rooted at `data_dir` keeps `sha256` (a well-formed digest), whether or not it
+  // is there: for a worker that reads its server's blobs in place.
+  static std::string PathIn(absl::string_view data_dir, absl::string_view sha256);
 
  private:
   friend class BlobUpload;
   BlobStore(std::string root, int64_t max_bytes) : root_(std::move(root)), max_bytes_(max_bytes) {}
-  std::string BlobPath(absl::string_view sha256) const;
+  std::string BlobPath(absl::string_view sha256) const { return PathIn(root_, sha256); }
 
   std::string root_;
   int64_t max_bytes_;
 };
-
-// True for 64 lower- or upper-case hex digits.
-bool IsSha256Hex(absl::string_view text);
 
 }  // namespace affsig::store
 

@@ -2,34 +2,44 @@
 
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/enum_names.h"
 #include "common/error_reason.h"
+#include "common/status_macros.h"
+#include "server/store/page_token.h"
 
 namespace affsig::store {
 namespace {
 
-constexpr EnumNames<JobState, 5> kStateNames = {{
-    {JobState::kQueued, "QUEUED"},
-    {JobState::kRunning, "RUNNING"},
-    {JobState::kSucceeded, "SUCCEEDED"},
-    {JobState::kFailed, "FAILED"},
-    {JobState::kCancelled, "CANCELLED"},
-}};
-
 constexpr char kJobColumns[] =
     "id, name, model_sha256, input_sha256, activations, priority, state, attempts, error, "
-    "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0), seq, data_source, data_options";
+    "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0), seq, data_source, "
+    "data_options, timeout_ms, cancel_requested";
+constexpr int kSeqColumn = 12;
+
+// Written by this server (or an older one), so the columns parse; a row that does not is shown
+// with what could be read rather than hiding the job.
+DataSpec DataFromColumns(const std::string& input_sha256, const std::string& data_source,
+                         const std::string& data_options) {
+  DataSpec data;
+  if (data_source.empty()) {
+    data.kind = DataKind::kUpload;
+    data.location = input_sha256;
+  } else if (auto parsed = ParseDataSource(data_source); parsed.ok()) {
+    data = *std::move(parsed);
+  }
+  ParseDataOptions(data_options, data).IgnoreError();
+  return data;
+}
 
 Job JobFromRow(const Statement& row) {
   Job job;
   job.id = row.Text(0);
   job.spec.name = row.Text(1);
   job.spec.model_sha256 = row.Text(2);
-  job.spec.input_sha256 = row.Text(3);
-  job.spec.activations = row.Text(4);
+  job.spec.activations = ParseActivationMode(row.Text(4)).value_or(ActivationMode::kModules);
   job.spec.priority = row.Int(5);
   job.state = ParseJobState(row.Text(6)).value_or(JobState::kFailed);
   job.attempts = row.Int(7);
@@ -37,17 +47,39 @@ Job JobFromRow(const Statement& row) {
   job.created_at_ms = row.Int(9);
   job.started_at_ms = row.Int(10);
   job.finished_at_ms = row.Int(11);
-  job.spec.data_source = row.Text(13);
-  job.spec.data_options = row.Text(14);
+  job.spec.data = DataFromColumns(row.Text(3), row.Text(13), row.Text(14));
+  job.spec.timeout = absl::Milliseconds(row.Int(15));
+  job.cancel_requested = row.Int(16) != 0;
   return job;
 }
 
-absl::Status ReadLabels(Database& db, Job& job) {
-  auto labels = db.Prepare("SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key");
-  if (!labels.ok()) return labels.status();
-  (*labels)->Bind(1, job.id);
-  while ((*labels)->Step()) job.spec.labels[(*labels)->Text(0)] = (*labels)->Text(1);
-  return (*labels)->status();
+// The labels and attempts of a job read from the jobs table.
+absl::Status ReadDetails(Database& db, Job& job) {
+  ASSIGN_OR_RETURN(auto labels,
+                   db.Prepare("SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key"));
+  labels->Bind(1, job.id);
+  while (labels->Step()) job.spec.labels[labels->Text(0)] = labels->Text(1);
+  RETURN_IF_ERROR(labels->status());
+  ASSIGN_OR_RETURN(auto attempts,
+                   db.Prepare("SELECT attempt, worker, device, started_at, COALESCE(ended_at, 0), "
+                              "outcome, reason FROM job_attempts WHERE job_id = ? ORDER BY "
+                              "attempt"));
+  attempts->Bind(1, job.id);
+  while (attempts->Step()) {
+    JobAttempt& attempt = job.history.emplace_back();
+    attempt.number = attempts->Int(0);
+    attempt.worker = attempts->Text(1);
+    attempt.device = attempts->Text(2);
+    attempt.started_at_ms = attempts->Int(3);
+    attempt.ended_at_ms = attempts->Int(4);
+    if (!attempts->IsNull(5)) {
+      if (auto outcome = ParseAttemptOutcome(attempts->Text(5)); outcome.ok()) {
+        attempt.outcome = *outcome;
+      }
+    }
+    attempt.reason = attempts->Text(6);
+  }
+  return attempts->status();
 }
 
 // A WHERE clause and the values of its placeholders, in order.
@@ -108,59 +140,44 @@ std::string FilterKey(const JobFilter& filter) {
 
 }  // namespace
 
-absl::string_view JobStateName(JobState state) { return NameOf(kStateNames, state, "UNKNOWN"); }
-
-absl::StatusOr<JobState> ParseJobState(absl::string_view name) {
-  if (auto state = ValueNamed(kStateNames, name)) return *state;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown job state '", name, "': use QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED"));
-}
-
-bool IsFinal(JobState state) { return state != JobState::kQueued && state != JobState::kRunning; }
-
-absl::StatusOr<LabelFilter> ParseLabelFilter(absl::string_view text) {
-  const size_t equals = text.find('=');
-  LabelFilter filter;
-  filter.key = std::string(text.substr(0, equals));
-  if (filter.key.empty()) {
-    return WithReason(absl::InvalidArgumentError(
-                          absl::StrCat("a label filter is key=value or key, got '", text, "'")),
-                      reason::kInvalidLabel);
+DataColumns DataToColumns(const DataSpec& data) {
+  DataColumns columns;
+  if (data.kind == DataKind::kUpload) {
+    columns.input_sha256 = data.location;
+  } else {
+    columns.data_source = FormatDataSource(data);
   }
-  if (equals != absl::string_view::npos) filter.value = std::string(text.substr(equals + 1));
-  return filter;
+  columns.data_options = FormatDataOptions(data);
+  return columns;
 }
 
 absl::StatusOr<Job> ReadJob(Database& db, absl::string_view id) {
-  auto select = db.Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?"));
-  if (!select.ok()) return select.status();
-  (*select)->Bind(1, id);
-  if (!(*select)->Step()) {
-    if (!(*select)->status().ok()) return (*select)->status();
+  ASSIGN_OR_RETURN(auto select,
+                   db.Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs WHERE id = ?")));
+  select->Bind(1, id);
+  if (!select->Step()) {
+    RETURN_IF_ERROR(select->status());
     return WithReason(absl::NotFoundError(absl::StrCat("no job '", id, "' on this server")),
                       reason::kJobNotFound);
   }
-  Job job = JobFromRow(**select);
-  if (absl::Status labels = ReadLabels(db, job); !labels.ok()) return labels;
+  Job job = JobFromRow(*select);
+  RETURN_IF_ERROR(ReadDetails(db, job));
   return job;
 }
 
 absl::StatusOr<Page<Job>> ReadJobs(Database& db, const JobFilter& filter, const PageRequest& page) {
   const std::string filter_key = FilterKey(filter);
-  auto start = StartPage(page, filter_key);
-  if (!start.ok()) return start.status();
+  ASSIGN_OR_RETURN(PageStart start, StartPage(page, filter_key));
   Conditions conditions = FilterConditions(filter);
-  if (start->before_seq) conditions.Add("seq < ?", *start->before_seq);
-  auto select = db.Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs", conditions.Sql(),
-                                        " ORDER BY seq DESC LIMIT ?"));
-  if (!select.ok()) return select.status();
+  if (start.before_seq) conditions.Add("seq < ?", *start.before_seq);
+  ASSIGN_OR_RETURN(auto select,
+                   db.Prepare(absl::StrCat("SELECT ", kJobColumns, " FROM jobs", conditions.Sql(),
+                                           " ORDER BY seq DESC LIMIT ?")));
   // One row more than the page tells whether another page follows.
-  (*select)->Bind(conditions.Bind(**select), static_cast<int64_t>(start->size) + 1);
-  auto result = ReadPage<Job>(**select, *start, 12, filter_key, JobFromRow);
-  if (!result.ok()) return result.status();
-  for (Job& job : result->items) {
-    if (absl::Status labels = ReadLabels(db, job); !labels.ok()) return labels;
-  }
+  select->Bind(conditions.Bind(*select), static_cast<int64_t>(start.size) + 1);
+  ASSIGN_OR_RETURN(Page<Job> result,
+                   ReadPage<Job>(*select, start, kSeqColumn, filter_key, JobFromRow));
+  for (Job& job : result.items) RETURN_IF_ERROR(ReadDetails(db, job));
   return result;
 }
 

@@ -11,23 +11,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/listing.h"
 #include "server/store/database.h"
 
 namespace affsig::store {
-
-inline constexpr int kDefaultPageSize = 50;
-inline constexpr int kMaxPageSize = 1000;
-
-struct PageRequest {
-  int page_size = 0;  // 0: kDefaultPageSize; larger than kMaxPageSize: kMaxPageSize
-  std::string page_token;
-};
-
-template <typename T>
-struct Page {
-  std::vector<T> items;
-  std::string next_page_token;  // empty on the last page
-};
 
 // Where a page starts: the page size to read and the sequence number to read below (nullopt for
 // the first page).

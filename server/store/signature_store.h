@@ -19,20 +19,6 @@
 
 namespace affsig::store {
 
-struct SignatureSummary {
-  int64_t entries = 0;
-  int64_t scored = 0;  // entries with status ok
-  double mean_score = 0.0;
-  double min_score = 0.0;
-  double max_score = 0.0;
-};
-
-struct StoredSignature {
-  Job job;
-  SignatureSummary summary;
-  Signature entries;  // empty unless asked for
-};
-
 class SignatureStore {
  public:
   // Opens its own connection to the database at `path` (migrating it when needed).

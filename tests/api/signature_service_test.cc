@@ -14,8 +14,9 @@
 #include "client/signature_client.h"
 #include "common/error_reason.h"
 #include "common/npy.h"
+#include "common/sha256.h"
 #include "server/store/database.h"
-#include "tests/api/server_process.h"
+#include "tests/api/service_test.h"
 #include "tests/golden_cases.h"
 #include "tests/scratch_dir.h"
 #include "tests/subprocess.h"
@@ -27,127 +28,20 @@ using client::BlobKind;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class SignatureServiceTest : public ::testing::Test {
+class SignatureServiceTest : public testing::ServiceTest {
  protected:
-  static void SetUpTestSuite() {
-    auto golden = testing::ReadGoldenSet(testing::CommittedFixtureDir());
-    ASSERT_TRUE(golden.ok()) << golden.status();
-    for (const testing::GoldenModel& model : golden->models) {
-      if (model.name == "mlp_mixed/modules") mlp_ = new testing::GoldenModel(model);
-    }
-    ASSERT_NE(mlp_, nullptr);
-  }
-  static void TearDownTestSuite() {
-    delete mlp_;
-    mlp_ = nullptr;
-  }
-
   void SetUp() override {
-    dir_ = testing::FreshScratchDir();
-    db_path_ = (dir_ / "affsig.db").string();
+    ServiceTest::SetUp();
     StartServer();
   }
-
-  void StartServer() {
-    auto server =
-        testing::ServerProcess::Start({"--db=" + db_path_, "--data-dir=" + (dir_ / "data").string(),
-                                       "--devices=cpu", "--max-upload-mb=1"});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_.emplace(*std::move(server));
-    client_ = std::make_unique<client::SignatureClient>(server_->address());
-  }
-
-  // An input of `rows` samples of the deep loop model (128 features), written by the test.
-  std::string DeepInput(int64_t rows, float fill = 0.0f) {
-    NpyArray array;
-    array.dtype = NpyDtype::kFloat32;
-    array.shape = {rows, 128};
-    std::vector<float> values(static_cast<size_t>(rows) * 128);
-    for (size_t i = 0; i < values.size(); ++i) {
-      values[i] = fill != 0.0f ? fill : static_cast<float>((i * 7919 % 1000) / 500.0 - 1.0);
-    }
-    array.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
-    const std::string path = (dir_ / absl::StrCat("deep_", rows, "_", fill, ".npy")).string();
-    EXPECT_TRUE(WriteNpyFile(path, array).ok());
-    return path;
-  }
-  std::string DeepModel() const { return testing::ServiceFixtureDir() + "/deep_loop.pt"; }
-
-  std::string WriteFile(const std::string& name, const std::string& bytes) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-  }
-
-  absl::StatusOr<v1::Job> Submit(client::SignatureClient& client, const std::string& model,
-                                 const std::string& input,
-                                 std::map<std::string, std::string> labels = {}) {
-    auto model_blob = client.EnsureUploaded(model, BlobKind::kModel);
-    if (!model_blob.ok()) return model_blob.status();
-    auto input_blob = client.EnsureUploaded(input, BlobKind::kInput);
-    if (!input_blob.ok()) return input_blob.status();
-    v1::SubmitJobRequest request;
-    request.set_model_sha256(model_blob->sha256);
-    request.set_input_sha256(input_blob->sha256);
-    request.mutable_labels()->insert(labels.begin(), labels.end());
-    return client.Submit(request);
-  }
-  std::string SubmitOrDie(const std::string& model, const std::string& input,
-                          std::map<std::string, std::string> labels = {}) {
-    auto job = Submit(*client_, model, input, std::move(labels));
-    EXPECT_TRUE(job.ok()) << job.status();
-    return job.ok() ? job->job_id() : "";
-  }
-  std::string SubmitMlp(std::map<std::string, std::string> labels = {}) {
-    return SubmitOrDie(mlp_->model_path, mlp_->input_path, std::move(labels));
-  }
-
-  v1::Job WaitForEnd(const std::string& job_id) {
-    auto job = client_->Watch(job_id, nullptr);
-    EXPECT_TRUE(job.ok()) << job.status();
-    return job.ok() ? *job : v1::Job();
-  }
-
-  // Polls until the job runs and has scored at least `done` activations.
-  void WaitUntilScored(const std::string& job_id, int64_t done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(120);
-    while (absl::Now() < deadline) {
-      auto job = client_->GetJob(job_id);
-      ASSERT_TRUE(job.ok()) << job.status();
-      ASSERT_FALSE(client::IsFinal(job->state())) << "ended before it was seen running";
-      if (job->state() == v1::RUNNING && job->progress().done() >= done) return;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    FAIL() << "job " << job_id << " never scored " << done << " activations";
-  }
-
-  static void ExpectMlpSignature(const v1::Signature& signature) {
-    const auto& expected = mlp_->signature;
-    ASSERT_EQ(signature.entries_size(), static_cast<int>(expected.size()));
-    for (size_t i = 0; i < expected.size(); ++i) {
-      const v1::SignatureEntry& entry = signature.entries(static_cast<int>(i));
-      EXPECT_EQ(entry.index(), static_cast<int64_t>(i));
-      EXPECT_EQ(entry.module(), expected[i].module);
-      EXPECT_EQ(entry.op(), expected[i].op);
-      EXPECT_EQ(entry.status(), expected[i].status);
-      if (expected[i].status == "ok") EXPECT_NEAR(entry.score(), expected[i].score, 1e-3);
-    }
-  }
-
-  static testing::GoldenModel* mlp_;
-  std::filesystem::path dir_;
-  std::string db_path_;
-  std::optional<testing::ServerProcess> server_;
-  std::unique_ptr<client::SignatureClient> client_;
+  void StartServer() { ServiceTest::StartServer({"--devices=cpu", "--max-upload-mb=1"}); }
 };
-
-testing::GoldenModel* SignatureServiceTest::mlp_ = nullptr;
 
 TEST_F(SignatureServiceTest, UploadsOnceWatchesProgressAndServesTheGoldenSignature) {
   auto model = client_->EnsureUploaded(mlp_->model_path, BlobKind::kModel);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_TRUE(model->uploaded);
-  EXPECT_EQ(model->sha256, *client::FileSha256(mlp_->model_path));
+  EXPECT_EQ(model->sha256, *FileSha256(mlp_->model_path));
   auto again = client_->EnsureUploaded(mlp_->model_path, BlobKind::kModel);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->uploaded);  // the server has the bytes: nothing is sent
@@ -417,11 +311,8 @@ TEST_F(SignatureServiceTest, AServerKilledWhileAJobRunsLosesNothingAndRecordsNot
     EXPECT_EQ(rerun->entries(i).call(), i);
     EXPECT_DOUBLE_EQ(rerun->entries(i).score(), clean->entries(i).score());
   }
-  auto db = store::Database::Open(db_path_);
-  ASSERT_TRUE(db.ok());
-  auto rows = (*db)->Prepare("SELECT COUNT(*) FROM signature_entries");
-  ASSERT_TRUE((*rows)->Step());
-  EXPECT_EQ((*rows)->Int(0), 800 + static_cast<int64_t>(mlp_->signature.size()));
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM signature_entries"),
+            800 + static_cast<int64_t>(mlp_->signature.size()));
 }
 
 TEST_F(SignatureServiceTest, SigtermLetsTheRunningJobFinishAndAWatcherFollowsItAcrossARestart) {

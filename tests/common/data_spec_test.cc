@@ -46,11 +46,19 @@ TEST(DataSpecTest, RefusesWhatItCannotMeanWithTheReason) {
        }) {
     EXPECT_THAT(ParseDataSource(text).status().message(), HasSubstr(message)) << text;
   }
-  DataSpec spec;
-  EXPECT_THAT(ParseDataOptions("batch_size=-2", spec).message(), HasSubstr("0 or more"));
-  EXPECT_THAT(ParseDataOptions("mean=0.5/0.5", spec).message(), HasSubstr("same number"));
-  EXPECT_THAT(ParseDataOptions("std=1/0/1,mean=0/0/0", spec).message(), HasSubstr("positive"));
-  EXPECT_THAT(ParseDataOptions("speed=fast", spec).message(), HasSubstr("unknown data option"));
+  for (const auto& [text, message] : std::vector<std::pair<const char*, const char*>>{
+           {"batch_size=-2", "0 or more"},
+           {"mean=0.5/0.5", "same number"},
+           {"std=1/0/1,mean=0/0/0", "positive"},
+           {"speed=fast", "unknown data option"},
+       }) {
+    DataSpec spec;
+    EXPECT_THAT(ParseDataOptions(text, spec).message(), HasSubstr(message)) << text;
+  }
+  // Options given as values (the API's typed fields) are checked the same way.
+  DataSpec typed;
+  typed.preprocessing.crop = -1;
+  EXPECT_THAT(CheckDataOptions(typed).message(), HasSubstr("crop must be 0 or more"));
 }
 
 TEST(DataSpecTest, ImageSourcesDefaultToImageClassificationAndOptionsRoundTrip) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# deploy/ works: install.sh puts both programs under a prefix, the installed server starts and
-# serves a job to the installed client, SIGTERM stops it cleanly, and the systemd unit parses.
+# deploy/ works: install.sh puts the three programs under a prefix, the installed server starts
+# its worker from beside it and serves a job to the installed client, SIGTERM stops both cleanly,
+# and the systemd units parse.
 #
 #   tests/deploy/install_test.sh BUILD_DIR
 set -euo pipefail
@@ -29,13 +30,23 @@ fixtures=$source_dir/tests/fixtures/golden
 kill -TERM "$server_pid"
 wait "$server_pid" || { echo "FAIL: SIGTERM exit status $?" >&2; exit 1; }
 server_pid=
-grep -q "stopped" "$tmp/server.log" || { cat "$tmp/server.log"; echo "FAIL: no clean stop" >&2; exit 1; }
+grep -q "stopped$" "$tmp/server.log" || { cat "$tmp/server.log"; echo "FAIL: no clean stop" >&2; exit 1; }
+grep -q "\[cpu\] .* stopped$" "$tmp/server.log" || {
+  cat "$tmp/server.log"
+  echo "FAIL: the worker did not stop cleanly" >&2
+  exit 1
+}
 
 if command -v systemd-analyze >/dev/null; then
-  unit="$tmp/affsig-server.service"
-  sed "s|/usr/local/bin/affsig-server|$tmp/prefix/bin/affsig-server|" \
-    "$source_dir/deploy/affsig-server.service" >"$unit"
-  # User= names an account this machine may lack; everything else must parse cleanly.
-  systemd-analyze verify "$unit" 2>&1 | grep -v "affsig" | grep . && exit 1
+  for unit in affsig-server.service affsig-worker@.service; do
+    # A template is verified as one of its instances.
+    copy="$tmp/${unit/@./@cuda:0.}"
+    sed "s|/usr/local/bin/|$tmp/prefix/bin/|" "$source_dir/deploy/$unit" >"$copy"
+    # User= names an account this machine may lack; everything else must parse cleanly.
+    if systemd-analyze verify "$copy" 2>&1 | grep -v "affsig" | grep .; then
+      echo "FAIL: $unit" >&2
+      exit 1
+    fi
+  done
 fi
 echo "PASS"

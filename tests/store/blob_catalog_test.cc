@@ -25,7 +25,7 @@ TEST(BlobCatalogTest, RecordsOncePerContentAndKindWithJobCounts) {
   auto queue = JobQueue::Open(path);
   JobSpec spec;
   spec.model_sha256 = Digest('a');
-  spec.input_sha256 = Digest('c');
+  spec.data.location = Digest('c');  // an upload (DataKind::kUpload)
   ASSERT_TRUE((*queue)->Submit(spec).ok());
   ASSERT_TRUE((*queue)->Submit(spec).ok());
 

@@ -26,8 +26,8 @@ class BlobStoreTest : public ::testing::Test {
     store_ = *std::move(store);
   }
 
-  absl::StatusOr<BlobInfo> Upload(const std::vector<std::string>& chunks,
-                                  absl::string_view expected = "") {
+  absl::StatusOr<StoredBlob> Upload(const std::vector<std::string>& chunks,
+                                    absl::string_view expected = "") {
     auto upload = store_->BeginUpload();
     if (!upload.ok()) return upload.status();
     for (const std::string& chunk : chunks) {

@@ -27,10 +27,13 @@ class SignatureStoreTest : public ::testing::Test {
     JobSpec spec;
     spec.name = name;
     spec.model_sha256 = "model-" + arch;
-    spec.input_sha256 = "input";
+    spec.data.location = "input";  // an upload (DataKind::kUpload)
     spec.labels = {{"arch", arch}};
     const std::string id = queue_->Submit(spec)->id;
-    EXPECT_EQ((*queue_->ClaimNext())->id, id);
+    auto claimed = queue_->Claim({"worker", "cpu", false});
+    EXPECT_TRUE(claimed.ok() && claimed->has_value());
+    if (!claimed.ok() || !claimed->has_value()) return id;
+    EXPECT_EQ((*claimed)->job.id, id);
     Signature signature;
     for (double score : scores) {
       SignatureEntry entry;
@@ -44,7 +47,7 @@ class SignatureStoreTest : public ::testing::Test {
       }
       signature.push_back(entry);
     }
-    EXPECT_TRUE(queue_->Complete(id, signature).ok());
+    EXPECT_TRUE(queue_->Complete((*claimed)->attempt.lease_id, signature).ok());
     return id;
   }
 

@@ -1,8 +1,8 @@
 // absl::Status <-> grpc::Status, once at each edge (the server's adapters, the client library):
 // same code and message, and the reason (common/error_reason.h) as a google.rpc.ErrorInfo in the
 // status details, where grpcurl and other gRPC clients find it.
-#ifndef AFFSIG_COMMON_GRPC_STATUS_H_
-#define AFFSIG_COMMON_GRPC_STATUS_H_
+#ifndef AFFSIG_PROTO_GRPC_STATUS_H_
+#define AFFSIG_PROTO_GRPC_STATUS_H_
 
 #include <grpcpp/support/status.h>
 
@@ -15,4 +15,4 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace affsig
 
-#endif  // AFFSIG_COMMON_GRPC_STATUS_H_
+#endif  // AFFSIG_PROTO_GRPC_STATUS_H_

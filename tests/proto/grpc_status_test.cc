@@ -1,4 +1,4 @@
-#include "common/grpc_status.h"
+#include "proto/grpc_status.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,102 @@
+#include "proto/proto_types.h"
+
+#include "common/error_reason.h"
+
+namespace affsig {
+
+v1::ActivationsMode ActivationModeToProto(ActivationMode mode) {
+  return mode == ActivationMode::kAll ? v1::ALL : v1::MODULES;
+}
+
+ActivationMode ActivationModeFromProto(v1::ActivationsMode mode) {
+  return mode == v1::ALL ? ActivationMode::kAll : ActivationMode::kModules;
+}
+
+absl::StatusOr<DataSpec> DataSpecFromProto(const std::string& input_sha256,
+                                           const std::string& data_source,
+                                           const v1::DataOptions& options) {
+  if (input_sha256.empty() == data_source.empty()) {
+    return WithReason(absl::InvalidArgumentError(
+                          "give the data as input_sha256 (an upload) or as data_source, one of "
+                          "the two"),
+                      reason::kInvalidDataSource);
+  }
+  DataSpec data;
+  if (data_source.empty()) {
+    data.kind = DataKind::kUpload;
+    data.location = input_sha256;
+  } else {
+    auto parsed = ParseDataSource(data_source);
+    if (!parsed.ok()) return WithReason(parsed.status(), reason::kInvalidDataSource);
+    data = *std::move(parsed);
+  }
+  Batching& batching = data.batching;
+  batching.batch_size = options.batch_size();
+  batching.batches = options.batches();
+  if (options.has_shuffle_seed()) batching.shuffle_seed = options.shuffle_seed();
+  Preprocessing& pre = data.preprocessing;
+  if (options.has_resize()) pre.resize = options.resize();
+  if (options.has_crop()) pre.crop = options.crop();
+  pre.mean.assign(options.mean().begin(), options.mean().end());
+  pre.std.assign(options.std().begin(), options.std().end());
+  pre.grayscale_to_rgb = options.grayscale_to_rgb();
+  return data;
+}
+
+void DataSpecToProto(const DataSpec& data, std::string* input_sha256, std::string* data_source,
+                     v1::DataOptions* options) {
+  if (data.kind == DataKind::kUpload) {
+    *input_sha256 = data.location;
+  } else {
+    *data_source = FormatDataSource(data);
+  }
+  options->set_batch_size(data.batching.batch_size);
+  options->set_batches(data.batching.batches);
+  if (data.batching.shuffle_seed) options->set_shuffle_seed(*data.batching.shuffle_seed);
+  const Preprocessing& pre = data.preprocessing;
+  if (pre.resize) options->set_resize(*pre.resize);
+  if (pre.crop) options->set_crop(*pre.crop);
+  options->mutable_mean()->Add(pre.mean.begin(), pre.mean.end());
+  options->mutable_std()->Add(pre.std.begin(), pre.std.end());
+  options->set_grayscale_to_rgb(pre.grayscale_to_rgb);
+}
+
+void EntryToProto(const SignatureEntry& entry, v1::SignatureEntry* proto) {
+  proto->set_index(entry.index);
+  proto->set_module(entry.module);
+  proto->set_call(entry.call);
+  proto->set_op(entry.op);
+  proto->set_d(entry.d);
+  proto->set_n(entry.n);
+  proto->set_status(std::string(EntryStatusName(entry.status)));
+  proto->set_reason(entry.reason);
+  proto->set_batches(entry.batches);
+  if (entry.status == EntryStatus::kOk) {
+    proto->set_score(entry.score);
+    proto->set_std(entry.score_std);
+    proto->set_min(entry.score_min);
+    proto->set_max(entry.score_max);
+  }
+  proto->mutable_batch_scores()->Add(entry.batch_scores.begin(), entry.batch_scores.end());
+}
+
+SignatureEntry EntryFromProto(const v1::SignatureEntry& proto) {
+  SignatureEntry entry;
+  entry.index = proto.index();
+  entry.module = proto.module();
+  entry.call = proto.call();
+  entry.op = proto.op();
+  entry.d = proto.d();
+  entry.n = proto.n();
+  entry.status = ParseEntryStatus(proto.status()).value_or(EntryStatus::kFailed);
+  entry.reason = proto.reason();
+  entry.batches = proto.batches();
+  entry.score = proto.score();  // meaningful only when the status is ok
+  entry.score_std = proto.std();
+  entry.score_min = proto.min();
+  entry.score_max = proto.max();
+  entry.batch_scores.assign(proto.batch_scores().begin(), proto.batch_scores().end());
+  return entry;
+}
+
+}  // namespace affsig

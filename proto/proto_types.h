@@ -1,0 +1,35 @@
+// affsig's own types <-> their protos, for the edges that speak gRPC: the server's adapters and
+// the worker. Conversions from protos parse what the text fields say (a data source's
+// KIND:LOCATION) but check nothing else: the server's core checks a job where it enters.
+#ifndef AFFSIG_PROTO_PROTO_TYPES_H_
+#define AFFSIG_PROTO_PROTO_TYPES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "affsig/v1/signature_service.pb.h"
+#include "common/data_spec.h"
+#include "common/job.h"
+#include "common/signature.h"
+
+namespace affsig {
+
+v1::ActivationsMode ActivationModeToProto(ActivationMode mode);
+ActivationMode ActivationModeFromProto(v1::ActivationsMode mode);
+
+// The data of a job: an upload (input_sha256) or a source (data_source), one of the two, with
+// its options on top. INVALID_ARGUMENT (reason INVALID_DATA_SOURCE) for both or neither, or a
+// source that does not parse.
+absl::StatusOr<DataSpec> DataSpecFromProto(const std::string& input_sha256,
+                                           const std::string& data_source,
+                                           const v1::DataOptions& options);
+// The inverse: fills whichever of `input_sha256` and `data_source` the kind uses, and `options`.
+void DataSpecToProto(const DataSpec& data, std::string* input_sha256, std::string* data_source,
+                     v1::DataOptions* options);
+
+void EntryToProto(const SignatureEntry& entry, v1::SignatureEntry* proto);
+SignatureEntry EntryFromProto(const v1::SignatureEntry& proto);
+
+}  // namespace affsig
+
+#endif  // AFFSIG_PROTO_PROTO_TYPES_H_

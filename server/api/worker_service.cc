@@ -1,0 +1,130 @@
+#include "server/api/worker_service.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "proto/grpc_status.h"
+#include "proto/proto_types.h"
+
+namespace affsig::api {
+namespace {
+
+constexpr size_t kChunkBytes = 1 << 20;
+// A long poll never holds a call for longer than this, whatever the worker asks.
+constexpr absl::Duration kMaxLeaseWait = absl::Seconds(60);
+
+void LeaseToProto(const core::Lease& lease, v1::Lease* proto) {
+  proto->set_lease_id(lease.lease_id);
+  proto->set_expires_in_ms(absl::ToInt64Milliseconds(lease.expires_in));
+  proto->set_deadline_in_ms(absl::ToInt64Milliseconds(lease.deadline_in));
+  v1::LeasedJob* job = proto->mutable_job();
+  job->set_job_id(lease.job.id);
+  job->set_model_sha256(lease.job.spec.model_sha256);
+  DataSpecToProto(lease.job.spec.data, job->mutable_input_sha256(), job->mutable_data_source(),
+                  job->mutable_data_options());
+  job->set_activations(ActivationModeToProto(lease.job.spec.activations));
+  job->set_attempt(lease.attempt);
+}
+
+}  // namespace
+
+grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
+                                         const v1::LeaseJobRequest* request,
+                                         v1::LeaseJobResponse* response) {
+  if (request->worker().empty() || request->device().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a worker names itself and its device");
+  }
+  core::WorkerRequest worker;
+  worker.worker = request->worker();
+  worker.device = request->device();
+  worker.host = request->host();
+  worker.pid = request->pid();
+  worker.version = request->capabilities().version();
+  worker.data_roots.assign(request->capabilities().data_roots().begin(),
+                           request->capabilities().data_roots().end());
+  // The poll ends before the worker's own deadline for the call, so that it is answered.
+  absl::Duration wait = std::clamp(absl::Milliseconds(request->wait_ms()), absl::ZeroDuration(),
+                                   kMaxLeaseWait);
+  const absl::Duration until_deadline =
+      absl::FromChrono(context->deadline()) - absl::Now() - absl::Seconds(1);
+  wait = std::max(absl::ZeroDuration(), std::min(wait, until_deadline));
+  auto lease = core_.leases().Acquire(worker, wait);
+  if (!lease.ok()) return ToGrpcStatus(lease.status());
+  if (*lease) LeaseToProto(**lease, response->mutable_lease());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*,
+                                          const v1::HeartbeatRequest* request,
+                                          v1::HeartbeatResponse* response) {
+  std::optional<core::JobProgress> progress;
+  if (request->has_progress()) {
+    const v1::JobProgress& reported = request->progress();
+    progress = core::JobProgress{reported.done(), reported.total(), reported.activation(),
+                                 reported.batch(), reported.batches()};
+  }
+  auto renewal = core_.leases().Renew(request->lease_id(), progress);
+  if (!renewal.ok()) return ToGrpcStatus(renewal.status());
+  response->set_cancel(renewal->cancel);
+  response->set_expires_in_ms(absl::ToInt64Milliseconds(renewal->expires_in));
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::FetchBlob(grpc::ServerContext* context,
+                                          const v1::FetchBlobRequest* request,
+                                          grpc::ServerWriter<v1::BlobChunk>* writer) {
+  auto blob = core_.ReadBlob(request->sha256());
+  if (!blob.ok()) return ToGrpcStatus(blob.status());
+  std::string buffer(kChunkBytes, '\0');
+  v1::BlobChunk chunk;
+  chunk.set_size(blob->size);
+  bool first = true;
+  while (!context->IsCancelled()) {
+    blob->stream->read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto read = static_cast<size_t>(blob->stream->gcount());
+    if (read == 0 && !first) break;
+    chunk.set_data(buffer.data(), read);
+    if (!writer->Write(chunk)) break;
+    chunk.clear_size();
+    first = false;
+    if (read < buffer.size()) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext*,
+                                            const v1::CompleteJobRequest* request,
+                                            v1::CompleteJobResponse*) {
+  Signature signature;
+  signature.reserve(static_cast<size_t>(request->entries_size()));
+  for (const v1::SignatureEntry& entry : request->entries()) {
+    signature.push_back(EntryFromProto(entry));
+  }
+  return ToGrpcStatus(core_.leases().Complete(request->lease_id(), signature));
+}
+
+grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext*, const v1::FailJobRequest* request,
+                                        v1::FailJobResponse*) {
+  AttemptOutcome outcome;
+  switch (request->outcome()) {
+    case v1::ATTEMPT_FAILED:
+      outcome = AttemptOutcome::kFailed;
+      break;
+    case v1::ATTEMPT_CANCELLED:
+      outcome = AttemptOutcome::kCancelled;
+      break;
+    case v1::ATTEMPT_RETURNED:
+      outcome = AttemptOutcome::kReturned;
+      break;
+    default:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "outcome must be ATTEMPT_FAILED, ATTEMPT_CANCELLED or ATTEMPT_RETURNED");
+  }
+  return ToGrpcStatus(core_.leases().End(request->lease_id(), outcome, request->reason()));
+}
+
+}  // namespace affsig::api

@@ -1,0 +1,32 @@
+// The gRPC adapter of affsig.v1.WorkerService: the protocol of affsig-worker processes, local or
+// remote, translated into calls of the core's JobLeases; absl::Status becomes grpc::Status here.
+#ifndef AFFSIG_SERVER_API_WORKER_SERVICE_H_
+#define AFFSIG_SERVER_API_WORKER_SERVICE_H_
+
+#include "affsig/v1/worker_service.grpc.pb.h"
+#include "server/core/server_core.h"
+
+namespace affsig::api {
+
+class WorkerServiceImpl final : public v1::WorkerService::Service {
+ public:
+  explicit WorkerServiceImpl(core::ServerCore& core) : core_(core) {}
+
+  grpc::Status LeaseJob(grpc::ServerContext* context, const v1::LeaseJobRequest* request,
+                        v1::LeaseJobResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
+  grpc::Status FetchBlob(grpc::ServerContext* context, const v1::FetchBlobRequest* request,
+                         grpc::ServerWriter<v1::BlobChunk>* writer) override;
+  grpc::Status CompleteJob(grpc::ServerContext* context, const v1::CompleteJobRequest* request,
+                           v1::CompleteJobResponse* response) override;
+  grpc::Status FailJob(grpc::ServerContext* context, const v1::FailJobRequest* request,
+                       v1::FailJobResponse* response) override;
+
+ private:
+  core::ServerCore& core_;
+};
+
+}  // namespace affsig::api
+
+#endif  // AFFSIG_SERVER_API_WORKER_SERVICE_H_

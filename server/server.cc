@@ -1,0 +1,212 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log_line.h"
+#include "common/status_macros.h"
+#include "server/api/signature_service.h"
+#include "server/api/worker_service.h"
+#include "server/core/server_core.h"
+#include "server/launchers/child_process.h"
+#include "server/launchers/local_workers.h"
+#include "server/launchers/slurm_workers.h"
+
+namespace affsig {
+namespace {
+
+// How often leases, deadlines and cancel graces are checked.
+constexpr absl::Duration kEnforceEvery = absl::Milliseconds(250);
+
+std::string ThisProgramsFolder() {
+  std::error_code error;
+  return std::filesystem::read_symlink("/proc/self/exe", error).parent_path().string();
+}
+
+std::string HostOf(const std::string& address) { return address.substr(0, address.rfind(':')); }
+
+bool IsWildcard(const std::string& host) {
+  return host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::";
+}
+
+std::string Hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+}  // namespace
+
+Server::Server() = default;
+
+Server::~Server() {
+  Shutdown();
+  if (enforcer_.joinable()) enforcer_.join();
+}
+
+absl::Status Server::ResolveDevices() {
+  if (options_.devices == "none") return absl::OkStatus();
+  if (options_.devices != "auto") {
+    devices_ = absl::StrSplit(options_.devices, ',', absl::SkipEmpty());
+    return absl::OkStatus();
+  }
+  // The server links no LibTorch: the worker says which devices it sees.
+  ASSIGN_OR_RETURN(launchers::CommandResult listed,
+                   launchers::RunCommand({options_.worker_binary, "--list-devices"}));
+  if (listed.exit_code != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options_.worker_binary, " --list-devices failed: ", absl::StripAsciiWhitespace(listed.err)));
+  }
+  devices_ = absl::StrSplit(listed.out, '\n', absl::SkipWhitespace());
+  return absl::OkStatus();
+}
+
+absl::Status Server::BuildAndStart(const Options& options) {
+  options_ = options;
+  if (options_.max_upload_bytes <= 0) {
+    return absl::InvalidArgumentError("--max-upload-mb must be positive");
+  }
+  for (const std::string& root : options_.data_roots) {
+    if (!std::filesystem::is_directory(root)) {
+      return absl::InvalidArgumentError(absl::StrCat("--data-root=", root, " is not a folder"));
+    }
+  }
+  if (options_.lease <= absl::ZeroDuration() || options_.max_attempts < 1) {
+    return absl::InvalidArgumentError("--lease-seconds and --max-attempts must be positive");
+  }
+  if (options_.worker_binary.empty()) {
+    options_.worker_binary = ThisProgramsFolder() + "/affsig-worker";
+  }
+  if (options_.devices != "none" && !std::filesystem::exists(options_.worker_binary)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no worker program at ", options_.worker_binary,
+                     " (--worker-binary; --devices=none runs no local worker)"));
+  }
+  RETURN_IF_ERROR(ResolveDevices());
+
+  core::ServerOptions core_options;
+  core_options.db_path = options_.db_path;
+  core_options.data_dir = options_.data_dir;
+  core_options.max_upload_bytes = options_.max_upload_bytes;
+  core_options.data_roots = options_.data_roots;
+  core_options.version = options_.version;
+  core_options.default_timeout = options_.job_timeout;
+  core_options.leases.lease = options_.lease;
+  core_options.leases.cancel_grace = options_.cancel_grace;
+  core_options.leases.retry.max_attempts = options_.max_attempts;
+  ASSIGN_OR_RETURN(core_, core::ServerCore::Open(core_options));
+  if (std::string recovered = core_->RecoverySummary(); !recovered.empty()) LogLine(recovered);
+
+  const std::vector<std::string> names = launchers::LocalWorkers::Names(devices_);
+  for (size_t i = 0; i < names.size(); ++i) core_->leases().AddLocalWorker(names[i], devices_[i]);
+
+  signature_service_ = std::make_unique<api::SignatureServiceImpl>(*core_);
+  worker_service_ = std::make_unique<api::WorkerServiceImpl>(*core_);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  // A whole signature arrives in one CompleteJob; uploads come in 1 MiB chunks.
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.RegisterService(signature_service_.get());
+  builder.RegisterService(worker_service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
+  }
+  const std::string host = HostOf(options_.listen);
+  address_ = absl::StrCat(host, ":", port);
+
+  enforcer_ = std::thread([this] { EnforceLeases(); });
+
+  if (!devices_.empty()) {
+    launchers::LocalWorkersOptions local;
+    local.worker_binary = options_.worker_binary;
+    local.server_address = absl::StrCat(IsWildcard(host) ? "127.0.0.1" : host, ":", port);
+    local.devices = devices_;
+    local.threads = options_.threads > 0
+                        ? options_.threads
+                        : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) /
+                                          static_cast<int>(devices_.size()));
+    local.data_roots = options_.data_roots;
+    local.server_data_dir = options_.data_dir;
+    local.cache_dir = (std::filesystem::path(options_.data_dir) / "worker-caches").string();
+    local.stop_grace = options_.shutdown_grace;
+    local_workers_ = std::make_unique<launchers::LocalWorkers>(
+        local, [this](const std::string& worker, const std::string& reason) {
+          core_->leases().WorkerLost(worker, reason);
+        });
+    local_workers_->Start();
+  }
+  if (!options_.slurm_submit.empty()) {
+    launchers::SlurmWorkersOptions slurm;
+    slurm.sbatch_script = options_.slurm_submit;
+    slurm.max_workers = options_.slurm_max_workers;
+    slurm.server_address =
+        !options_.slurm_server_address.empty()
+            ? options_.slurm_server_address
+            : absl::StrCat(IsWildcard(host) ? Hostname() : host, ":", port);
+    slurm_workers_ = std::make_unique<launchers::SlurmWorkers>(
+        slurm, [this]() -> absl::StatusOr<int64_t> {
+          ASSIGN_OR_RETURN(core::ServerStatus status, core_->GetStatus());
+          return status.queued_jobs;
+        });
+    slurm_workers_->Start();
+  }
+  return absl::OkStatus();
+}
+
+void Server::EnforceLeases() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mutex_);
+      auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopped_; };
+      if (mutex_.AwaitWithTimeout(absl::Condition(&stopped), kEnforceEvery)) return;
+    }
+    core_->leases().Enforce();
+  }
+}
+
+void Server::WaitForTermination() {
+  absl::MutexLock lock(&mutex_);
+  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopped_; };
+  mutex_.Await(absl::Condition(&stopped));
+}
+
+void Server::Shutdown() {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    if (grpc_server_ == nullptr) {  // it never started
+      stopped_ = true;
+      return;
+    }
+  }
+  LogLine("stopping: no new jobs or leases; running jobs finish or return to the queue");
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  core_->Close();  // watchers end now rather than at the shutdown deadline
+  core_->leases().StopLeasing();
+  if (slurm_workers_) slurm_workers_->Stop();
+  // Local workers finish or return their jobs through the gRPC server, which still serves them.
+  if (local_workers_) local_workers_->Stop();
+  core_->leases().ReturnLocalLeases("the server stopped");
+  // Calls in flight get a second to finish. The deadline also bounds the wait for idle client
+  // connections, which gRPC keeps open until the client closes them after the GOAWAY.
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  absl::MutexLock lock(&mutex_);
+  stopped_ = true;
+  LogLine("stopped");
+}
+
+}  // namespace affsig

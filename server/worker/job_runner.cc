@@ -1,0 +1,76 @@
+#include "server/worker/job_runner.h"
+
+#include <ATen/ATen.h>
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/batch_statistics.h"
+#include "common/status_macros.h"
+#include "server/datasets/batch_stream.h"
+#include "server/datasets/sample_dataset.h"
+#include "server/engine/signature_engine.h"
+
+namespace affsig::worker {
+namespace {
+
+// "batch 2 of 4: ...".
+absl::Status InBatch(const absl::Status& status, size_t batch, int64_t batch_count) {
+  return absl::Status(status.code(), absl::StrCat("batch ", batch, " of ", batch_count, ": ",
+                                                  status.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& blob_path,
+                                         const RunCallbacks& callbacks) const {
+  auto model_path = blob_path(spec.model_sha256);
+  if (!model_path.ok()) {
+    return absl::Status(model_path.status().code(),
+                        absl::StrCat("model ", spec.model_sha256, ": ",
+                                     model_path.status().message()));
+  }
+  datasets::DataAccess access;
+  access.blob_path = blob_path;
+  access.roots = options_.data_roots;
+  ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
+  ASSIGN_OR_RETURN(auto batches, datasets::BatchStream::Start(std::move(dataset), spec.data));
+  // Messages name blobs by digest: where a worker keeps its files is none of the user's business.
+  auto model =
+      engine::SignatureModel::Load(*model_path, {options_.device, options_.intra_op_threads});
+  if (!model.ok()) {
+    return absl::InvalidArgumentError(absl::StrReplaceAll(
+        model.status().message(), {{*model_path, absl::StrCat("model ", spec.model_sha256)}}));
+  }
+
+  const int64_t batch_count = batches->batch_count();
+  std::vector<Signature> per_batch;
+  engine::SignatureCallbacks engine_callbacks;
+  engine_callbacks.should_stop = callbacks.should_stop;
+  if (callbacks.on_progress) {
+    engine_callbacks.on_progress = [&](const engine::SignatureProgress& progress) {
+      // Activations over every batch, the forward pass of the first giving the count.
+      const auto batch = static_cast<int64_t>(per_batch.size());
+      callbacks.on_progress({batch * progress.total + progress.scored,
+                             batch_count * progress.total, progress.activation, batch + 1,
+                             batch_count});
+    };
+  }
+  while (true) {
+    auto batch = batches->Next();
+    if (!batch.ok()) return InBatch(batch.status(), per_batch.size() + 1, batch_count);
+    if (!batch->has_value()) break;
+    auto signature = (*model)->Compute(**batch, {spec.activations}, engine_callbacks);
+    if (!signature.ok()) {
+      // A job of one batch fails as its forward pass did.
+      if (batch_count == 1) return signature.status();
+      return InBatch(signature.status(), per_batch.size() + 1, batch_count);
+    }
+    per_batch.push_back(*std::move(signature));
+  }
+  return CombineBatches(per_batch);
+}
+
+}  // namespace affsig::worker

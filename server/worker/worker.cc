@@ -1,0 +1,288 @@
+#include "server/worker/worker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/error_reason.h"
+#include "common/log_line.h"
+#include "common/status_macros.h"
+#include "proto/proto_types.h"
+
+namespace affsig::worker {
+namespace {
+
+// Progress goes to the server at most this often (watchers see it move); the lease is renewed
+// every third of its length whatever happens.
+constexpr absl::Duration kProgressEvery = absl::Milliseconds(250);
+constexpr absl::Duration kCheckEvery = absl::Milliseconds(100);
+constexpr absl::Duration kEndDeadline = absl::Seconds(10);
+constexpr absl::Duration kMaxRetryWait = absl::Seconds(30);
+
+}  // namespace
+
+struct Worker::Attempt {
+  absl::Mutex mutex;
+  std::optional<RunProgress> progress ABSL_GUARDED_BY(mutex);
+  bool progress_sent ABSL_GUARDED_BY(mutex) = true;
+  StopReason stop ABSL_GUARDED_BY(mutex) = StopReason::kNone;
+  absl::Time stop_at ABSL_GUARDED_BY(mutex);
+  bool done ABSL_GUARDED_BY(mutex) = false;
+
+  void StopFor(StopReason reason, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    if (stop != StopReason::kNone) return;
+    stop = reason;
+    stop_at = now;
+  }
+};
+
+Worker::Worker(Options options)
+    : options_(std::move(options)), client_(options_.server), runner_(options_.runner) {}
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(Options options) {
+  std::unique_ptr<Worker> worker(new Worker(std::move(options)));
+  LeaseClient& client = worker->client_;
+  ASSIGN_OR_RETURN(worker->cache_,
+                   BlobCache::Open(worker->options_.cache,
+                                   [&client](const std::string& sha256, store::BlobUpload& upload) {
+                                     return client.FetchBlob(sha256, upload);
+                                   }));
+  return worker;
+}
+
+void Worker::Stop() {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!stop_requested_at_) stop_requested_at_ = absl::Now();
+  }
+  client_.CancelLeaseWait();
+}
+
+bool Worker::stopping() const {
+  absl::MutexLock lock(&mutex_);
+  return stop_requested_at_.has_value();
+}
+
+absl::Status Worker::Run() {
+  LogLine(absl::StrCat(options_.name, " on ", options_.runner.device, ": leasing jobs from ",
+                       options_.server));
+  absl::Time idle_since = absl::Now();
+  absl::Duration retry_wait = absl::Seconds(1);
+  std::string last_error;
+  while (!stopping()) {
+    v1::LeaseJobRequest request;
+    request.set_worker(options_.name);
+    request.set_device(options_.runner.device);
+    request.set_host(options_.host);
+    request.set_pid(getpid());
+    request.mutable_capabilities()->set_version(options_.version);
+    for (const std::string& root : options_.runner.data_roots) {
+      request.mutable_capabilities()->add_data_roots(root);
+    }
+    absl::StatusOr<std::optional<v1::Lease>> lease =
+        client_.LeaseJob(request, options_.lease_wait);
+    if (!lease.ok()) {
+      if (stopping()) break;
+      if (lease.status().code() == absl::StatusCode::kInvalidArgument ||
+          lease.status().code() == absl::StatusCode::kUnimplemented) {
+        return lease.status();
+      }
+      if (lease.status().message() != last_error) {
+        last_error = std::string(lease.status().message());
+        LogLine(absl::StrCat("cannot lease a job (retrying): ", last_error));
+      }
+      absl::MutexLock lock(&mutex_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        return stop_requested_at_.has_value();
+      };
+      mutex_.AwaitWithTimeout(absl::Condition(&stop), retry_wait);
+      retry_wait = std::min(retry_wait * 2, kMaxRetryWait);
+      continue;
+    }
+    retry_wait = absl::Seconds(1);
+    last_error.clear();
+    if (!lease->has_value()) {
+      if (options_.idle_exit > absl::ZeroDuration() &&
+          absl::Now() - idle_since >= options_.idle_exit) {
+        LogLine(absl::StrCat("idle for ", absl::FormatDuration(options_.idle_exit), ": exiting"));
+        break;
+      }
+      continue;
+    }
+    RunLeased(**lease);
+    idle_since = absl::Now();
+  }
+  LogLine("stopped");
+  return absl::OkStatus();
+}
+
+void Worker::RunLeased(const v1::Lease& lease) {
+  const v1::LeasedJob& leased = lease.job();
+  const std::string& job_id = leased.job_id();
+  LogLine(absl::StrCat("job ", job_id, " leased (attempt ", leased.attempt(), ")"));
+  Attempt attempt;
+  std::thread renewer([&] { Renew(attempt, lease); });
+
+  absl::StatusOr<Signature> signature;
+  absl::StatusOr<DataSpec> data =
+      DataSpecFromProto(leased.input_sha256(), leased.data_source(), leased.data_options());
+  if (!data.ok()) {
+    signature = data.status();
+  } else {
+    JobSpec spec;
+    spec.model_sha256 = leased.model_sha256();
+    spec.data = *std::move(data);
+    spec.activations = ActivationModeFromProto(leased.activations());
+    RunCallbacks callbacks;
+    callbacks.on_progress = [&attempt](const RunProgress& progress) {
+      absl::MutexLock lock(&attempt.mutex);
+      attempt.progress = progress;
+      attempt.progress_sent = false;
+    };
+    callbacks.should_stop = [&attempt] {
+      absl::MutexLock lock(&attempt.mutex);
+      return attempt.stop != StopReason::kNone;
+    };
+    signature = runner_.Run(
+        spec, [this](const std::string& sha256) { return cache_->Path(sha256); }, callbacks);
+  }
+  StopReason stop;
+  {
+    absl::MutexLock lock(&attempt.mutex);
+    attempt.done = true;
+    stop = attempt.stop;
+  }
+  renewer.join();
+  cache_->Release();
+
+  switch (stop) {
+    case StopReason::kLeaseLost:
+      LogLine(absl::StrCat("job ", job_id, ": the lease is no longer current; result dropped"));
+      return;
+    case StopReason::kDeadline:
+      LogLine(absl::StrCat("job ", job_id, " stopped at its timeout; the server ends it"));
+      return;
+    default:
+      break;
+  }
+  // Ending a job waits for a server that restarts meanwhile, while the lease could still be
+  // renewed (a remote worker's lease outlives a server restart).
+  const absl::Duration end_deadline =
+      std::max(kEndDeadline, 2 * absl::Milliseconds(lease.expires_in_ms()));
+  absl::Status ended;
+  if (signature.ok()) {
+    ended = client_.CompleteJob(lease.lease_id(), *signature, end_deadline);
+    if (ended.ok()) {
+      LogLine(absl::StrCat("job ", job_id, " done: ", signature->size(), " entries"));
+      return;
+    }
+  } else {
+    v1::AttemptOutcome outcome = v1::ATTEMPT_FAILED;
+    std::string reason(signature.status().message());
+    const absl::StatusCode code = signature.status().code();
+    if (stop == StopReason::kCancelled) {
+      outcome = v1::ATTEMPT_CANCELLED;
+      reason = "cancelled while running";
+    } else if (stop == StopReason::kWorkerStopping) {
+      outcome = v1::ATTEMPT_RETURNED;
+      reason = "its worker stopped before it finished";
+    } else if (code == absl::StatusCode::kUnavailable ||
+               code == absl::StatusCode::kDeadlineExceeded) {
+      // Not the job's fault (a blob could not be fetched from a server that was restarting):
+      // it runs again.
+      outcome = v1::ATTEMPT_RETURNED;
+    }
+    ended = client_.FailJob(lease.lease_id(), outcome, reason, end_deadline);
+    if (ended.ok()) {
+      LogLine(absl::StrCat("job ", job_id, " ended ", v1::AttemptOutcome_Name(outcome), ": ",
+                           reason));
+      return;
+    }
+  }
+  LogLine(absl::StrCat("job ", job_id, ": the server refused its end: ", ended.message()));
+}
+
+void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
+  const std::string& job_id = lease.job().job_id();
+  const absl::Time leased_at = absl::Now();
+  const absl::Time deadline = lease.deadline_in_ms() > 0
+                                  ? leased_at + absl::Milliseconds(lease.deadline_in_ms())
+                                  : absl::InfiniteFuture();
+  absl::Duration renew_every = absl::Milliseconds(lease.expires_in_ms()) / 3;
+  absl::Time last_sent = leased_at;
+  bool unreachable_logged = false;
+  while (true) {
+    v1::HeartbeatRequest request;
+    {
+      absl::MutexLock lock(&attempt.mutex);
+      auto done = [&attempt]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(attempt.mutex) {
+        return attempt.done;
+      };
+      if (attempt.mutex.AwaitWithTimeout(absl::Condition(&done), kCheckEvery)) return;
+      const absl::Time now = absl::Now();
+      if (now >= deadline) attempt.StopFor(StopReason::kDeadline, now);
+      {
+        absl::MutexLock worker_lock(&mutex_);
+        if (stop_requested_at_ && now >= *stop_requested_at_ + options_.stop_grace) {
+          attempt.StopFor(StopReason::kWorkerStopping, now);
+        }
+      }
+      if (attempt.stop != StopReason::kNone && now >= attempt.stop_at + options_.stop_within) {
+        // The model has not reached an activation since it was told to stop: LibTorch cannot
+        // interrupt it, so the process ends, and its supervisor starts it again.
+        LogLine(absl::StrCat("job ", job_id, " did not stop within ",
+                             absl::FormatDuration(options_.stop_within),
+                             ": exiting to drop it (exit status ", kExitRestartMe, ")"));
+        if (attempt.stop == StopReason::kCancelled ||
+            attempt.stop == StopReason::kWorkerStopping) {
+          client_
+              .FailJob(lease.lease_id(),
+                       attempt.stop == StopReason::kCancelled ? v1::ATTEMPT_CANCELLED
+                                                              : v1::ATTEMPT_RETURNED,
+                       "its worker was stopped", absl::Seconds(2))
+              .IgnoreError();
+        }
+        std::fflush(nullptr);
+        _exit(kExitRestartMe);
+      }
+      const bool progress_due = !attempt.progress_sent && now - last_sent >= kProgressEvery;
+      if (attempt.stop == StopReason::kLeaseLost ||
+          (!progress_due && now - last_sent < renew_every)) {
+        continue;
+      }
+      request.set_lease_id(lease.lease_id());
+      if (attempt.progress) {
+        const RunProgress& progress = *attempt.progress;
+        v1::JobProgress* out = request.mutable_progress();
+        out->set_done(progress.done);
+        out->set_total(progress.total);
+        out->set_activation(progress.activation);
+        out->set_batch(progress.batch);
+        out->set_batches(progress.batches);
+        attempt.progress_sent = true;
+      }
+      last_sent = now;
+    }
+    absl::StatusOr<v1::HeartbeatResponse> response = client_.Heartbeat(request);
+    absl::MutexLock lock(&attempt.mutex);
+    if (response.ok()) {
+      unreachable_logged = false;
+      renew_every = absl::Milliseconds(response->expires_in_ms()) / 3;
+      if (response->cancel()) attempt.StopFor(StopReason::kCancelled, absl::Now());
+    } else if (ErrorReason(response.status()) == reason::kLeaseExpired) {
+      attempt.StopFor(StopReason::kLeaseLost, absl::Now());
+      LogLine(absl::StrCat("job ", job_id, ": ", response.status().message()));
+    } else if (!unreachable_logged) {
+      // The server may be restarting: the job goes on, and so do the renewals.
+      unreachable_logged = true;
+      LogLine(absl::StrCat("job ", job_id, ": cannot renew the lease (retrying): ",
+                           response.status().message()));
+    }
+  }
+}
+
+}  // namespace affsig::worker

@@ -1,0 +1,141 @@
+// affsig-worker: runs signature jobs that it leases from an affsig-server, on one device, on any
+// machine that reaches the server — the server's own (it starts one per local device), a Slurm
+// node (deploy/slurm/affsig-worker.sbatch) or a systemd unit (deploy/affsig-worker@.service).
+//
+//   affsig-worker --server=HOST:PORT --device=cpu|cuda:K [--data-root=DIR ...] [--threads=T]
+//                 [--name=NAME] [--cache-dir=DIR] [--cache-mb=MB] [--idle-exit=SECONDS]
+//   affsig-worker --list-devices
+//
+// Exit status: 0 stopped (SIGTERM, --idle-exit); 1 bad flags or a refused request; 75 it stopped
+// itself to drop a job it could not interrupt: start it again.
+#include <signal.h>
+#include <torch/cuda.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "common/command_line.h"
+#include "common/log_line.h"
+#include "server/datasets/data_roots.h"
+#include "server/worker/worker.h"
+
+ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
+ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:K");
+ABSL_FLAG(std::string, name, "",
+          "the worker's name, unique among the server's workers (default HOST/DEVICE/pid-PID, "
+          "or HOST/DEVICE/slurm-JOBID in a Slurm job)");
+ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0: one per core)");
+ABSL_FLAG(std::string, data_root, "",
+          "a folder jobs may read data from (the lab's shared storage); repeat it for several");
+ABSL_FLAG(std::string, cache_dir, "",
+          "where fetched models and inputs are kept (default $XDG_CACHE_HOME/affsig-worker or "
+          "~/.cache/affsig-worker)");
+ABSL_FLAG(int64_t, cache_mb, 10240, "the cache's size in MiB; the least recently used go first");
+ABSL_FLAG(std::string, server_data_dir, "",
+          "the server's --data-dir when it is on this machine: its blobs are read in place");
+ABSL_FLAG(int64_t, idle_exit, 0, "exit after this many seconds without a job (0: never)");
+ABSL_FLAG(int64_t, stop_grace, 30,
+          "on SIGTERM, seconds the running job may take to finish before it is returned");
+ABSL_FLAG(bool, list_devices, false, "print the devices this worker can use, one per line");
+
+namespace {
+
+std::string Hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+std::string DefaultCacheDir() {
+  if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') {
+    return absl::StrCat(cache, "/affsig-worker");
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return absl::StrCat(home, "/.cache/affsig-worker");
+  }
+  return "affsig-worker-cache";
+}
+
+int Fail(absl::string_view message) {
+  std::cerr << "affsig-worker: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Runs signature jobs leased from an affsig-server.");
+  affsig::DashesToUnderscoresInFlagNames(argc, argv);
+  const std::vector<std::string> data_roots = affsig::TakeRepeatedFlag(argc, argv, "data_root");
+  absl::ParseCommandLine(argc, argv);
+
+  if (absl::GetFlag(FLAGS_list_devices)) {
+    const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
+    for (int64_t i = 0; i < gpus; ++i) std::cout << "cuda:" << i << "\n";
+    if (gpus == 0) std::cout << "cpu\n";
+    return 0;
+  }
+
+  affsig::worker::Worker::Options options;
+  options.server = absl::GetFlag(FLAGS_server);
+  if (options.server.empty()) {
+    const char* env = std::getenv("AFFSIG_SERVER");
+    if (env == nullptr || *env == '\0') return Fail("--server=HOST:PORT (or $AFFSIG_SERVER) is needed");
+    options.server = env;
+  }
+  options.host = Hostname();
+  options.runner.device = absl::GetFlag(FLAGS_device);
+  options.runner.intra_op_threads =
+      absl::GetFlag(FLAGS_threads) > 0
+          ? absl::GetFlag(FLAGS_threads)
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Roots in canonical form, checked once: jobs' paths are compared against these.
+  for (const std::string& root : data_roots) {
+    std::error_code error;
+    const std::filesystem::path canonical = std::filesystem::canonical(root, error);
+    if (error || !std::filesystem::is_directory(canonical)) {
+      return Fail(absl::StrCat("--data-root=", root, " is not a folder"));
+    }
+    options.runner.data_roots.push_back(canonical.string());
+  }
+  options.name = absl::GetFlag(FLAGS_name);
+  if (options.name.empty()) {
+    const char* slurm_job = std::getenv("SLURM_JOB_ID");
+    options.name = absl::StrCat(options.host, "/", options.runner.device, "/",
+                                slurm_job != nullptr ? absl::StrCat("slurm-", slurm_job)
+                                                     : absl::StrCat("pid-", getpid()));
+  }
+  options.cache.dir = absl::GetFlag(FLAGS_cache_dir).empty() ? DefaultCacheDir()
+                                                            : absl::GetFlag(FLAGS_cache_dir);
+  options.cache.max_bytes = absl::GetFlag(FLAGS_cache_mb) << 20;
+  options.cache.server_data_dir = absl::GetFlag(FLAGS_server_data_dir);
+  options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit));
+  options.stop_grace = absl::Seconds(absl::GetFlag(FLAGS_stop_grace));
+  options.version = AFFSIG_VERSION;
+  if (options.cache.max_bytes <= 0) return Fail("--cache-mb must be positive");
+
+  // SIGTERM and SIGINT are taken by one thread, which asks the worker to stop.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto worker = affsig::worker::Worker::Create(options);
+  if (!worker.ok()) return Fail(worker.status().message());
+  std::thread([&signals, &worker] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    affsig::LogLine(absl::StrCat("signal ", signal_number, ": stopping"));
+    (*worker)->Stop();
+  }).detach();
+  if (absl::Status ran = (*worker)->Run(); !ran.ok()) return Fail(ran.message());
+  return 0;
+}
