@@ -10,7 +10,7 @@ torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
   "cxx11 abi", torch._C._GLIBCXX_USE_CXX11_ABI, "device", torch.cuda.get_device_name(0))'
 export LD_LIBRARY_PATH=$deb/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DAFFSIG_BUILD_SERVICE=OFF \
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DAFFSIG_BUILD_SERVER=OFF -DAFFSIG_BUILD_WORKER=OFF \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$deb" -DAFFSIG_PYTHON=python3 \
   -DProtobuf_INCLUDE_DIR=$deb/include -DProtobuf_LIBRARY=$deb/lib/x86_64-linux-gnu/libprotobuf.so \
   -DAFFSIG_SHARED_DIR=$PWD/.device 2>&1 | tail -5

@@ -16,6 +16,8 @@ packages=(
   python3-torch python3-torchvision python3-scipy python3-pot python3-numpy
   # Image fixtures and the generated image folders of the datasets benchmark.
   python3-pil
+  # Workers started by Slurm: the integration test runs a one-node cluster (tests/slurm/).
+  slurm-wlm slurm-client munge
 )
 
 sudo_cmd=()

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 cd build
-ctest --output-on-failure --timeout 3600 -j "$(nproc)" "$@"
+ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@"

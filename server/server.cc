@@ -17,7 +17,7 @@
 #include "server/api/signature_service.h"
 #include "server/api/worker_service.h"
 #include "server/core/server_core.h"
-#include "server/launchers/child_process.h"
+#include "common/subprocess.h"
 #include "server/launchers/local_workers.h"
 #include "server/launchers/slurm_workers.h"
 
@@ -60,8 +60,8 @@ absl::Status Server::ResolveDevices() {
     return absl::OkStatus();
   }
   // The server links no LibTorch: the worker says which devices it sees.
-  ASSIGN_OR_RETURN(launchers::CommandResult listed,
-                   launchers::RunCommand({options_.worker_binary, "--list-devices"}));
+  ASSIGN_OR_RETURN(CommandResult listed,
+                   RunCommand({options_.worker_binary, "--list-devices"}));
   if (listed.exit_code != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         options_.worker_binary, " --list-devices failed: ", absl::StripAsciiWhitespace(listed.err)));

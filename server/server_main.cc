@@ -3,10 +3,7 @@
 // here, and any number elsewhere (Slurm, systemd) that lease jobs over gRPC.
 //
 //   affsig-server --listen=127.0.0.1:50051 --db=affsig.db --data-dir=data [--devices=auto]
-#include <signal.h>
-
 #include <iostream>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/command_line.h"
 #include "common/log_line.h"
+#include "common/termination_signals.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "HOST:PORT to serve on; port 0 picks one");
@@ -51,16 +49,10 @@ ABSL_FLAG(std::string, slurm_server_address, "",
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves non-linearity signature jobs over gRPC.");
+  affsig::BlockTerminationSignals();
   affsig::DashesToUnderscoresInFlagNames(argc, argv);
   const std::vector<std::string> data_roots = affsig::TakeRepeatedFlag(argc, argv, "data_root");
   absl::ParseCommandLine(argc, argv);
-
-  // SIGINT and SIGTERM are taken by one thread below, not by whichever thread they hit.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   affsig::Server::Options options;
   options.listen = absl::GetFlag(FLAGS_listen);
@@ -82,6 +74,10 @@ int main(int argc, char** argv) {
   options.slurm_server_address = absl::GetFlag(FLAGS_slurm_server_address);
 
   affsig::Server server;
+  affsig::OnTerminationSignal([&server](int signal) {
+    affsig::LogLine(absl::StrCat("signal ", signal));
+    server.Shutdown();
+  });
   if (absl::Status started = server.BuildAndStart(options); !started.ok()) {
     std::cerr << "affsig-server: " << started.message() << "\n";
     return 1;
@@ -89,14 +85,6 @@ int main(int argc, char** argv) {
   // Scripts and tests read the address from this line.
   std::cout << "affsig-server listening on " << server.address() << " with "
             << server.local_workers() << " local worker(s)" << std::endl;
-
-  std::thread signal_thread([&] {
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
-    affsig::LogLine(absl::StrCat("signal ", signal_number));
-    server.Shutdown();
-  });
   server.WaitForTermination();
-  signal_thread.join();
   return 0;
 }

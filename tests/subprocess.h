@@ -3,20 +3,25 @@
 #ifndef AFFSIG_TESTS_SUBPROCESS_H_
 #define AFFSIG_TESTS_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
+#include "common/subprocess.h"
+
 namespace affsig::testing {
 
-struct ProcessResult {
-  int exit_code = -1;  // 128 + signal when killed by one
-  std::string out;
-  std::string err;
-};
+using ProcessResult = CommandResult;
 
-// `argv[0]` is the program's path; `environment` entries ("NAME=value") are added to ours.
+// `argv[0]` is the program's path; `environment` entries ("NAME=value") are added to ours. A
+// program that cannot be started exits 127.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& environment = {});
+
+// Sends `signal` to `pid` and waits for it; returns its exit status, or 128 + the signal that
+// killed it.
+int SignalAndWait(pid_t pid, int signal);
 
 }  // namespace affsig::testing
 

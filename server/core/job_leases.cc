@@ -17,14 +17,6 @@ constexpr absl::Duration kQueuePoll = absl::Seconds(1);
 // A remote worker that has not asked for work for this long beyond its lease is forgotten.
 constexpr absl::Duration kForgetWorkerAfter = absl::Seconds(30);
 
-absl::Status LeaseNotCurrent(absl::string_view lease_id) {
-  return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                        "lease ", lease_id,
-                        " is no longer current: its attempt has ended (expired, cancelled, timed "
-                        "out or completed)")),
-                    reason::kLeaseExpired);
-}
-
 absl::Time Deadline(absl::Time start, absl::Duration timeout) {
   return timeout > absl::ZeroDuration() ? start + timeout : absl::InfiniteFuture();
 }
@@ -129,7 +121,7 @@ absl::StatusOr<Renewal> JobLeases::Renew(absl::string_view lease_id,
   {
     absl::MutexLock lock(&mutex_);
     auto it = active_.find(lease_id);
-    if (it == active_.end()) return LeaseNotCurrent(lease_id);
+    if (it == active_.end()) return store::LeaseNotCurrent(lease_id);
     it->second.expires = now + options_.lease;
     job_id = it->second.job_id;
     worker = it->second.worker;

@@ -1,6 +1,6 @@
-// Starting other programs from the server, which is multi-threaded and blocks SIGTERM and SIGINT
-// in every thread (a signal thread takes them): children get a clean signal mask, and workers are
-// bound to the server's life.
+// Starting workers from the server, which is multi-threaded and blocks SIGTERM and SIGINT in every
+// thread (a signal thread takes them): children get a clean signal mask and are bound to the
+// server's life. (Commands that run to their end: common/subprocess.h.)
 #ifndef AFFSIG_SERVER_LAUNCHERS_CHILD_PROCESS_H_
 #define AFFSIG_SERVER_LAUNCHERS_CHILD_PROCESS_H_
 
@@ -22,15 +22,6 @@ struct Child {
 // The child is killed when the server dies, however it dies (PR_SET_PDEATHSIG), so that no worker
 // outlives the server that leased its job.
 absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv);
-
-struct CommandResult {
-  int exit_code = -1;  // 128 + signal when killed by one
-  std::string out;
-  std::string err;
-};
-
-// Runs a command to its end (sbatch, squeue): UNAVAILABLE when it cannot be started.
-absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv);
 
 // "exit status N" or "signal N", from waitpid's status.
 std::string DescribeExit(int wait_status);

@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log_line.h"
 #include "common/status_macros.h"
-#include "server/launchers/child_process.h"
+#include "common/subprocess.h"
 
 namespace affsig::launchers {
 namespace {

@@ -40,15 +40,15 @@ OpenAttempt OpenAttemptFromRow(const Statement& row) {
   return attempt;
 }
 
-absl::Status LeaseExpired(absl::string_view lease_id) {
+}  // namespace
+
+absl::Status LeaseNotCurrent(absl::string_view lease_id) {
   return WithReason(absl::FailedPreconditionError(absl::StrCat(
                         "lease ", lease_id,
                         " is no longer current: its attempt has ended (expired, cancelled, "
                         "timed out or completed)")),
                     reason::kLeaseExpired);
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<JobQueue>> JobQueue::Open(const std::string& path) {
   ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(path));
@@ -188,7 +188,7 @@ absl::StatusOr<OpenAttempt> JobQueue::FindOpen(absl::string_view lease_id) {
   select->Bind(1, lease_id);
   if (!select->Step()) {
     RETURN_IF_ERROR(select->status());
-    return LeaseExpired(lease_id);
+    return LeaseNotCurrent(lease_id);
   }
   return OpenAttemptFromRow(*select);
 }
@@ -201,7 +201,7 @@ absl::Status JobQueue::CloseAttempt(const OpenAttempt& attempt, AttemptOutcome o
   close->Bind(1, NowMs()).Bind(2, AttemptOutcomeName(outcome)).Bind(3, reason);
   close->Bind(4, attempt.lease_id);
   RETURN_IF_ERROR(close->Run());
-  if (sqlite3_changes(db_->handle()) != 1) return LeaseExpired(attempt.lease_id);
+  if (sqlite3_changes(db_->handle()) != 1) return LeaseNotCurrent(attempt.lease_id);
   return absl::OkStatus();
 }
 

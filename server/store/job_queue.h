@@ -63,6 +63,9 @@ struct Recovery {
   int64_t kept = 0;       // RUNNING on a remote worker, whose lease stays open
 };
 
+// FAILED_PRECONDITION with the reason LEASE_EXPIRED: `lease_id` is no longer a job's open attempt.
+absl::Status LeaseNotCurrent(absl::string_view lease_id);
+
 class JobQueue {
  public:
   // Opens the database at `path` (migrating it) and recovers the RUNNING jobs a previous run

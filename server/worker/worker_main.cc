@@ -8,7 +8,6 @@
 //
 // Exit status: 0 stopped (SIGTERM, --idle-exit); 1 bad flags or a refused request; 75 it stopped
 // itself to drop a job it could not interrupt: start it again.
-#include <signal.h>
 #include <torch/cuda.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/command_line.h"
 #include "common/log_line.h"
+#include "common/termination_signals.h"
 #include "server/datasets/data_roots.h"
 #include "server/worker/worker.h"
 
@@ -72,6 +72,7 @@ int Fail(absl::string_view message) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Runs signature jobs leased from an affsig-server.");
+  affsig::BlockTerminationSignals();
   affsig::DashesToUnderscoresInFlagNames(argc, argv);
   const std::vector<std::string> data_roots = affsig::TakeRepeatedFlag(argc, argv, "data_root");
   absl::ParseCommandLine(argc, argv);
@@ -121,21 +122,13 @@ int main(int argc, char** argv) {
   options.version = AFFSIG_VERSION;
   if (options.cache.max_bytes <= 0) return Fail("--cache-mb must be positive");
 
-  // SIGTERM and SIGINT are taken by one thread, which asks the worker to stop.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   auto worker = affsig::worker::Worker::Create(options);
   if (!worker.ok()) return Fail(worker.status().message());
-  std::thread([&signals, &worker] {
-    int signal_number = 0;
-    sigwait(&signals, &signal_number);
-    affsig::LogLine(absl::StrCat("signal ", signal_number, ": stopping"));
-    (*worker)->Stop();
-  }).detach();
+  affsig::worker::Worker& running = **worker;
+  affsig::OnTerminationSignal([&running](int signal) {
+    affsig::LogLine(absl::StrCat("signal ", signal, ": stopping"));
+    running.Stop();
+  });
   if (absl::Status ran = (*worker)->Run(); !ran.ok()) return Fail(ran.message());
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "tests/subprocess.h"
 
 namespace affsig::testing {
 
@@ -59,11 +60,9 @@ ServerProcess::~ServerProcess() {
 
 int ServerProcess::Stop(int signal) {
   if (pid_ <= 0) return -1;
-  kill(pid_, signal);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  const int status = SignalAndWait(pid_, signal);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status;
 }
 
 }  // namespace affsig::testing

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "tests/subprocess.h"
 
 namespace affsig::testing {
 
@@ -53,11 +54,9 @@ void WorkerProcess::Signal(int signal) const {
 
 int WorkerProcess::Stop(int signal) {
   if (pid_ <= 0) return -1;
-  kill(pid_, signal);
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  const int status = SignalAndWait(pid_, signal);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status;
 }
 
 int WorkerProcess::Wait(absl::Duration timeout) {

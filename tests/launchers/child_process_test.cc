@@ -14,15 +14,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(ChildProcessTest, ACommandRunsToItsEndWithItsOutputsApart) {
-  auto result = RunCommand({"sh", "-c", "echo out; echo err >&2; exit 3"});
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 3);
-  EXPECT_EQ(result->out, "out\n");
-  EXPECT_EQ(result->err, "err\n");
-  EXPECT_EQ(RunCommand({"/no/such/program"}).status().code(), absl::StatusCode::kUnavailable);
-}
-
 TEST(ChildProcessTest, ABoundChildGetsACleanSignalMaskAndMergedOutput) {
   // The server blocks SIGTERM in every thread; its children must not inherit that.
   sigset_t blocked, previous;
