@@ -31,6 +31,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/bench_util.h"
 #include "common/npy.h"
+#include "common/status_macros.h"
 #include "server/engine/affinity_score.h"
 #include "server/engine/npy_tensor.h"
 #include "server/engine/signature_engine.h"
@@ -109,11 +110,11 @@ Timing TimeAffsig(const std::string& x_path, const std::string& y_path, int repe
 
 absl::StatusOr<Timing> TimePaper(const std::string& x_path, const std::string& y_path,
                                  const std::string& dtype, int repeats) {
-  auto output = RunCommand(
-      absl::StrCat(Python(), " ", PythonScript(), " --threads=", absl::GetFlag(FLAGS_threads),
-                   " score ", x_path, " ", y_path, " --dtype=", dtype, " --repeats=", repeats));
-  if (!output.ok()) return output.status();
-  return Timing{NumberAfter(*output, "seconds"), NumberAfter(*output, "score")};
+  ASSIGN_OR_RETURN(auto output, RunCommand(absl::StrCat(
+                                    Python(), " ", PythonScript(),
+                                    " --threads=", absl::GetFlag(FLAGS_threads), " score ", x_path,
+                                    " ", y_path, " --dtype=", dtype, " --repeats=", repeats)));
+  return Timing{NumberAfter(output, "seconds"), NumberAfter(output, "score")};
 }
 
 void SingleActivation(const std::string& dir, const std::string& kind, int64_t n, int64_t d,

@@ -34,6 +34,7 @@
 #include "common/command_line.h"
 #include "common/sha256.h"
 #include "common/signature_format.h"
+#include "common/status_macros.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
@@ -121,10 +122,9 @@ absl::StatusOr<bool> FetchRows(Request request, int limit, FetchPage fetch_page)
   int rows = 0;
   do {
     request.set_page_size(limit == 0 ? 1000 : std::min(1000, limit - rows));
-    absl::StatusOr<std::pair<int, std::string>> page = fetch_page(request);
-    if (!page.ok()) return page.status();
-    rows += page->first;
-    request.set_page_token(page->second);
+    ASSIGN_OR_RETURN(auto page, fetch_page(request));
+    rows += page.first;
+    request.set_page_token(page.second);
   } while (!request.page_token().empty() && (limit == 0 || rows < limit));
   return !request.page_token().empty();
 }
@@ -199,7 +199,7 @@ absl::StatusOr<v1::DataOptions> DataOptionsFromFlags() {
         SetSize("crop", absl::GetFlag(FLAGS_crop), &v1::DataOptions::set_crop, options),
         SetValues("mean", absl::GetFlag(FLAGS_mean), options.mutable_mean()),
         SetValues("std", absl::GetFlag(FLAGS_std), options.mutable_std())}) {
-    if (!status.ok()) return status;
+    RETURN_IF_ERROR(status);
   }
   options.set_grayscale_to_rgb(absl::GetFlag(FLAGS_grayscale_to_rgb));
   return options;
@@ -287,10 +287,9 @@ int List(SignatureClient& client, const Invocation& call) {
   auto more = FetchRows(
       request, limit,
       [&](const v1::ListJobsRequest& page_request) -> absl::StatusOr<std::pair<int, std::string>> {
-        auto page = client.ListJobs(page_request);
-        if (!page.ok()) return page.status();
-        jobs.insert(jobs.end(), page->jobs().begin(), page->jobs().end());
-        return std::make_pair(page->jobs_size(), page->next_page_token());
+        ASSIGN_OR_RETURN(auto page, client.ListJobs(page_request));
+        jobs.insert(jobs.end(), page.jobs().begin(), page.jobs().end());
+        return std::make_pair(page.jobs_size(), page.next_page_token());
       });
   if (!more.ok()) return Report(more.status());
   std::cout << FormatJobs(jobs, call.format);
@@ -320,10 +319,9 @@ int Models(SignatureClient& client, const Invocation& call) {
   auto more = FetchRows(v1::ListModelsRequest(), limit,
                         [&](const v1::ListModelsRequest& page_request)
                             -> absl::StatusOr<std::pair<int, std::string>> {
-                          auto page = client.ListModels(page_request);
-                          if (!page.ok()) return page.status();
-                          models.insert(models.end(), page->models().begin(), page->models().end());
-                          return std::make_pair(page->models_size(), page->next_page_token());
+                          ASSIGN_OR_RETURN(auto page, client.ListModels(page_request));
+                          models.insert(models.end(), page.models().begin(), page.models().end());
+                          return std::make_pair(page.models_size(), page.next_page_token());
                         });
   if (!more.ok()) return Report(more.status());
   std::cout << FormatModels(models, call.format);

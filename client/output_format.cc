@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/table_format.h"
+#include "proto/proto_types.h"
 
 namespace affsig::client {
 namespace {
@@ -215,24 +216,7 @@ std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format) {
 
 Signature EntriesFromProto(const v1::Signature& proto) {
   Signature signature;
-  for (const v1::SignatureEntry& e : proto.entries()) {
-    SignatureEntry entry;
-    entry.index = e.index();
-    entry.module = e.module();
-    entry.call = e.call();
-    entry.op = e.op();
-    entry.d = e.d();
-    entry.n = e.n();
-    entry.score = e.has_score() ? e.score() : 0.0;
-    entry.status = ParseEntryStatus(e.status()).value_or(EntryStatus::kFailed);
-    entry.reason = e.reason();
-    entry.batches = e.batches();
-    entry.score_std = e.std();
-    entry.score_min = e.min();
-    entry.score_max = e.max();
-    entry.batch_scores.assign(e.batch_scores().begin(), e.batch_scores().end());
-    signature.push_back(std::move(entry));
-  }
+  for (const v1::SignatureEntry& entry : proto.entries()) signature.push_back(EntryFromProto(entry));
   return signature;
 }
 

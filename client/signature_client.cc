@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "common/error_reason.h"
 #include "common/sha256.h"
+#include "common/status_macros.h"
 #include "proto/grpc_status.h"
 
 namespace affsig::client {
@@ -49,17 +50,13 @@ absl::StatusOr<Response> SignatureClient::Unary(Stub& stub,
                                                 const Request& request) {
   grpc::ClientContext context;
   Response response;
-  if (absl::Status status = FromGrpcStatus((stub.*method)(&context, request, &response));
-      !status.ok()) {
-    return status;
-  }
+  RETURN_IF_ERROR(FromGrpcStatus((stub.*method)(&context, request, &response)));
   return response;
 }
 
 absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, BlobKind kind) {
-  auto sha = FileSha256(path);
-  if (!sha.ok()) return sha.status();
-  return UploadWithDigest(path, kind, *sha);
+  ASSIGN_OR_RETURN(auto sha, FileSha256(path));
+  return UploadWithDigest(path, kind, sha);
 }
 
 absl::StatusOr<v1::Blob> SignatureClient::UploadWithDigest(const std::string& path, BlobKind kind,
@@ -92,24 +89,22 @@ absl::StatusOr<v1::Blob> SignatureClient::UploadWithDigest(const std::string& pa
 
 absl::StatusOr<EnsuredBlob> SignatureClient::EnsureUploaded(const std::string& path,
                                                             BlobKind kind) {
-  auto sha = FileSha256(path);
-  if (!sha.ok()) return sha.status();
-  auto missing = FindMissingBlobs({*sha});
-  if (!missing.ok()) return missing.status();
-  if (missing->empty()) return EnsuredBlob{*sha, false};
-  auto blob = UploadWithDigest(path, kind, *sha);  // hashed once: models can be large
-  if (!blob.ok()) return blob.status();
-  return EnsuredBlob{blob->sha256(), true};
+  ASSIGN_OR_RETURN(auto sha, FileSha256(path));
+  ASSIGN_OR_RETURN(auto missing, FindMissingBlobs({sha}));
+  if (missing.empty()) return EnsuredBlob{sha, false};
+  ASSIGN_OR_RETURN(auto blob,
+                   UploadWithDigest(path, kind, sha));  // hashed once: models can be large
+  return EnsuredBlob{blob.sha256(), true};
 }
 
 absl::StatusOr<std::vector<std::string>> SignatureClient::FindMissingBlobs(
     const std::vector<std::string>& sha256s) {
   v1::FindMissingBlobsRequest request;
   request.mutable_sha256()->Add(sha256s.begin(), sha256s.end());
-  auto response = Unary(*stub_, &v1::SignatureService::Stub::FindMissingBlobs, request);
-  if (!response.ok()) return response.status();
-  return std::vector<std::string>(response->missing_sha256().begin(),
-                                  response->missing_sha256().end());
+  ASSIGN_OR_RETURN(auto response,
+                   Unary(*stub_, &v1::SignatureService::Stub::FindMissingBlobs, request));
+  return std::vector<std::string>(response.missing_sha256().begin(),
+                                  response.missing_sha256().end());
 }
 
 absl::StatusOr<v1::ListModelsResponse> SignatureClient::ListModels(
@@ -202,10 +197,9 @@ absl::StatusOr<v1::ServerInfo> SignatureClient::GetServerInfo() {
 
 absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>
 SignatureClient::CheckHealth() {
-  auto response = Unary(*health_, &grpc::health::v1::Health::Stub::Check,
-                        grpc::health::v1::HealthCheckRequest());
-  if (!response.ok()) return response.status();
-  return response->status();
+  ASSIGN_OR_RETURN(auto response, Unary(*health_, &grpc::health::v1::Health::Stub::Check,
+                                        grpc::health::v1::HealthCheckRequest()));
+  return response.status();
 }
 
 }  // namespace affsig::client

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/enum_names.h"
+#include "common/status_macros.h"
 
 namespace affsig {
 namespace {
@@ -42,7 +43,7 @@ absl::Status ParseList(absl::string_view key, absl::string_view text, std::vecto
   values.clear();
   for (absl::string_view part : absl::StrSplit(text, '/')) {
     double value = 0.0;
-    if (absl::Status parsed = ParseNumber(key, part, value); !parsed.ok()) return parsed;
+    RETURN_IF_ERROR(ParseNumber(key, part, value));
     values.push_back(value);
   }
   return absl::OkStatus();
@@ -83,10 +84,10 @@ absl::Status ParseRandom(absl::string_view text, RandomSamples& random) {
       return Invalid(
           absl::StrCat("random: unknown option '", kv.first, "' (count, seed, mean, std)"));
     }
-    if (!parsed.ok()) return parsed;
+    RETURN_IF_ERROR(parsed);
   }
   if (!has_count) return Invalid("random: count=N is needed (random:3x224x224,count=512)");
-  if (absl::Status count = CheckPositive("count", random.count, false); !count.ok()) return count;
+  RETURN_IF_ERROR(CheckPositive("count", random.count, false));
   if (!(random.std >= 0.0)) return Invalid("random: std must not be negative");
   return absl::OkStatus();
 }
@@ -123,7 +124,7 @@ absl::StatusOr<DataSpec> ParseDataSource(absl::string_view text) {
   spec.kind = *kind;
   if (location.empty()) return Invalid(absl::StrCat(kind_name, ": a location is needed"));
   if (spec.kind == DataKind::kRandom) {
-    if (absl::Status parsed = ParseRandom(location, spec.random); !parsed.ok()) return parsed;
+    RETURN_IF_ERROR(ParseRandom(location, spec.random));
     return spec;
   }
   spec.location = std::string(location);
@@ -194,7 +195,7 @@ absl::Status ParseDataOptions(absl::string_view text, DataSpec& spec) {
     } else {
       return Invalid(absl::StrCat("unknown data option '", key, "'"));
     }
-    if (!parsed.ok()) return parsed;
+    RETURN_IF_ERROR(parsed);
   }
   return CheckDataOptions(spec);
 }
@@ -206,7 +207,7 @@ absl::Status CheckDataOptions(const DataSpec& spec) {
                                    {"batches", batching.batches},
                                    {"resize", pre.resize.value_or(0)},
                                    {"crop", pre.crop.value_or(0)}}) {
-    if (absl::Status checked = CheckPositive(key, value, true); !checked.ok()) return checked;
+    RETURN_IF_ERROR(CheckPositive(key, value, true));
   }
   for (double s : pre.std) {
     if (!(s > 0.0)) return Invalid("std values must be positive");

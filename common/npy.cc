@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
 
 namespace affsig {
 namespace {
@@ -109,33 +110,25 @@ absl::StatusOr<std::vector<int64_t>> ParseShape(absl::string_view value) {
 
 absl::StatusOr<NpyArray> ParseHeader(absl::string_view header) {
   NpyArray array;
-  auto descr_value = HeaderValue(header, "descr");
-  if (!descr_value.ok()) return descr_value.status();
-  absl::string_view descr = *descr_value;
+  ASSIGN_OR_RETURN(absl::string_view descr, HeaderValue(header, "descr"));
   if (descr.empty() || (descr[0] != '\'' && descr[0] != '"')) {
     return absl::InvalidArgumentError("npy: structured dtypes are not supported");
   }
   const size_t end = descr.find(descr[0], 1);
   if (end == absl::string_view::npos) return absl::InvalidArgumentError("npy: malformed descr");
-  auto dtype = DtypeFromDescr(descr.substr(1, end - 1));
-  if (!dtype.ok()) return dtype.status();
-  array.dtype = *dtype;
+  ASSIGN_OR_RETURN(array.dtype, DtypeFromDescr(descr.substr(1, end - 1)));
 
-  auto fortran = HeaderValue(header, "fortran_order");
-  if (!fortran.ok()) return fortran.status();
-  if (absl::StartsWith(*fortran, "True")) {
+  ASSIGN_OR_RETURN(auto fortran, HeaderValue(header, "fortran_order"));
+  if (absl::StartsWith(fortran, "True")) {
     return absl::InvalidArgumentError(
         "npy: Fortran-order arrays are not supported; save with np.ascontiguousarray");
   }
-  if (!absl::StartsWith(*fortran, "False")) {
+  if (!absl::StartsWith(fortran, "False")) {
     return absl::InvalidArgumentError("npy: malformed fortran_order");
   }
 
-  auto shape_value = HeaderValue(header, "shape");
-  if (!shape_value.ok()) return shape_value.status();
-  auto shape = ParseShape(*shape_value);
-  if (!shape.ok()) return shape.status();
-  array.shape = *std::move(shape);
+  ASSIGN_OR_RETURN(auto shape_value, HeaderValue(header, "shape"));
+  ASSIGN_OR_RETURN(array.shape, ParseShape(shape_value));
   return array;
 }
 
@@ -234,17 +227,16 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view bytes) {
   if (bytes.size() < header_start + header_len) {
     return absl::InvalidArgumentError("npy: truncated header");
   }
-  auto array = ParseHeader(bytes.substr(header_start, header_len));
-  if (!array.ok()) return array.status();
-  const int64_t count = array->num_elements();
-  const int item_size = NpyItemSize(array->dtype);
+  ASSIGN_OR_RETURN(auto array, ParseHeader(bytes.substr(header_start, header_len)));
+  const int64_t count = array.num_elements();
+  const int item_size = NpyItemSize(array.dtype);
   if (count > 0 && static_cast<uint64_t>(count) >
                        std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(item_size)) {
     return absl::InvalidArgumentError("npy: shape too large");
   }
   NpyHeader header;
-  header.dtype = array->dtype;
-  header.shape = std::move(array->shape);
+  header.dtype = array.dtype;
+  header.shape = std::move(array.shape);
   header.data_offset = static_cast<int64_t>(header_start + header_len);
   header.data_bytes = count * item_size;
   return header;
@@ -260,16 +252,12 @@ absl::Status CheckNpyDataSize(const NpyHeader& header, int64_t file_size) {
 }
 
 absl::StatusOr<NpyArray> ParseNpy(absl::string_view bytes) {
-  auto header = ParseNpyHeader(bytes);
-  if (!header.ok()) return header.status();
-  if (absl::Status size = CheckNpyDataSize(*header, static_cast<int64_t>(bytes.size()));
-      !size.ok()) {
-    return size;
-  }
+  ASSIGN_OR_RETURN(auto header, ParseNpyHeader(bytes));
+  RETURN_IF_ERROR(CheckNpyDataSize(header, static_cast<int64_t>(bytes.size())));
   NpyArray array;
-  array.dtype = header->dtype;
-  array.shape = std::move(header->shape);
-  array.data = std::string(bytes.substr(header->data_offset));
+  array.dtype = header.dtype;
+  array.shape = std::move(header.shape);
+  array.data = std::string(bytes.substr(header.data_offset));
   return array;
 }
 

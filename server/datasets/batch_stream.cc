@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 #include "server/datasets/preprocessing.h"
 
 namespace affsig::datasets {
@@ -65,9 +66,8 @@ absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
   samples.reserve(static_cast<size_t>(batch_size_));
   for (int64_t i = 0; i < batch_size_; ++i) {
     const int64_t index = order_[static_cast<size_t>(batch * batch_size_ + i)];
-    auto sample = dataset_->Read(index);
-    if (!sample.ok()) return sample.status();
-    auto prepared = Preprocess(*sample, preprocessing_);
+    ASSIGN_OR_RETURN(auto sample, dataset_->Read(index));
+    auto prepared = Preprocess(sample, preprocessing_);
     if (!prepared.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("sample ", index, ": ", prepared.status().message()));

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/datasets/image_decoder.h"
 
 namespace affsig::datasets {
@@ -179,13 +180,14 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenImageFolder(const std::string
 }
 
 absl::StatusOr<std::unique_ptr<SampleDataset>> OpenCifar(const std::string& path, int labels) {
-  auto paths = FilesOf(
-      path, [](const std::string& name) { return absl::EndsWith(name, ".bin"); }, "CIFAR .bin");
-  if (!paths.ok()) return paths.status();
+  ASSIGN_OR_RETURN(auto paths,
+                   FilesOf(
+                       path, [](const std::string& name) { return absl::EndsWith(name, ".bin"); },
+                       "CIFAR .bin"));
   constexpr int64_t kImageBytes = 3 * 32 * 32;
   const int64_t record = labels + kImageBytes;
   std::vector<RecordDataset::File> files;
-  for (const std::string& file : *paths) {
+  for (const std::string& file : paths) {
     const int64_t size = FileSize(file);
     if (size <= 0 || size % record != 0) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -198,19 +200,19 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenCifar(const std::string& path
 }
 
 absl::StatusOr<std::unique_ptr<SampleDataset>> OpenIdxImages(const std::string& path) {
-  auto paths = FilesOf(
-      path, [](const std::string& name) { return absl::StrContains(name, "-images-idx3-ubyte"); },
-      "IDX image (*-images-idx3-ubyte[.gz])");
-  if (!paths.ok()) return paths.status();
+  ASSIGN_OR_RETURN(auto paths, FilesOf(
+                                   path,
+                                   [](const std::string& name) {
+                                     return absl::StrContains(name, "-images-idx3-ubyte");
+                                   },
+                                   "IDX image (*-images-idx3-ubyte[.gz])"));
   std::vector<RecordDataset::File> files;
   int64_t rows = 0, cols = 0;
-  for (const std::string& given : *paths) {
+  for (const std::string& given : paths) {
     // MNIST is distributed gzipped: read a decompressed copy, errors still name the given file.
     std::shared_ptr<DecompressedFile> decompressed;
     if (absl::EndsWith(given, ".gz")) {
-      auto copy = DecompressedFile::Of(given);
-      if (!copy.ok()) return copy.status();
-      decompressed = *std::move(copy);
+      ASSIGN_OR_RETURN(decompressed, DecompressedFile::Of(given));
     }
     const std::string& file = decompressed ? decompressed->path() : given;
     unsigned char header[16];

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status_macros.h"
 
 namespace affsig::datasets {
 namespace {
@@ -141,11 +142,11 @@ absl::StatusOr<at::Tensor> Preprocess(const at::Tensor& sample, const Preprocess
   if (options.grayscale_to_rgb && x.dim() == 3 && x.size(0) == 1) x = x.expand({3, -1, -1});
   const int64_t resize = options.resize.value_or(0), crop = options.crop.value_or(0);
   if (resize > 0) {
-    if (absl::Status image = NeedsImage(x, "resize"); !image.ok()) return image;
+    RETURN_IF_ERROR(NeedsImage(x, "resize"));
     x = ResizeShorterSide(x, resize);
   }
   if (crop > 0) {
-    if (absl::Status image = NeedsImage(x, "crop"); !image.ok()) return image;
+    RETURN_IF_ERROR(NeedsImage(x, "crop"));
     if (x.size(1) < crop || x.size(2) < crop) {
       return absl::InvalidArgumentError(absl::StrCat("a ", x.size(1), " x ", x.size(2),
                                                      " image is smaller than the crop ", crop,

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/datasets/data_roots.h"
 #include "server/datasets/image_datasets.h"
 #include "server/datasets/tensor_datasets.h"
@@ -38,19 +39,18 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenSampleDataset(const DataSpec&
     }
     return OpenTensorFile(*path, absl::StrCat("input ", spec.location));
   }
-  auto path = ResolveUnderRoots(spec.location, access.roots);
-  if (!path.ok()) return path.status();
+  ASSIGN_OR_RETURN(auto path, ResolveUnderRoots(spec.location, access.roots));
   switch (spec.kind) {
     case DataKind::kServerFile:
-      return OpenTensorFile(*path, absl::StrCat("'", spec.location, "'"));
+      return OpenTensorFile(path, absl::StrCat("'", spec.location, "'"));
     case DataKind::kImageFolder:
-      return OpenImageFolder(*path);
+      return OpenImageFolder(path);
     case DataKind::kCifar10:
-      return OpenCifar(*path, 1);
+      return OpenCifar(path, 1);
     case DataKind::kCifar100:
-      return OpenCifar(*path, 2);
+      return OpenCifar(path, 2);
     case DataKind::kMnist:
-      return OpenIdxImages(*path);
+      return OpenIdxImages(path);
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("data source ", DataKindName(spec.kind), " cannot be opened"));

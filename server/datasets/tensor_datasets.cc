@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/engine/npy_tensor.h"
 #include "server/engine/torch_error.h"
 
@@ -35,9 +36,8 @@ class NpyDataset final : public SampleDataset {
     if (!in_.read(sample.data.data(), sample_bytes_)) {
       return absl::DataLossError(absl::StrCat(name_, ": cannot read sample ", index));
     }
-    auto tensor = engine::TensorFromNpy(sample);
-    if (!tensor.ok()) return tensor.status();
-    return tensor->to(at::kFloat);
+    ASSIGN_OR_RETURN(auto tensor, engine::TensorFromNpy(sample));
+    return tensor.to(at::kFloat);
   }
 
  private:
@@ -98,7 +98,7 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenNpyDataset(const std::string&
   if (absl::Status size = CheckNpyDataSize(*header, file_size); !size.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", size.message()));
   }
-  if (absl::Status samples = CheckSamples(name, header->shape); !samples.ok()) return samples;
+  RETURN_IF_ERROR(CheckSamples(name, header->shape));
   return std::make_unique<NpyDataset>(path, name, *std::move(header));
 }
 
@@ -115,7 +115,7 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenTensorFileDataset(const std::
     }
     at::Tensor tensor = value.toTensor();
     std::vector<int64_t> shape(tensor.sizes().begin(), tensor.sizes().end());
-    if (absl::Status samples = CheckSamples(name, shape); !samples.ok()) return samples;
+    RETURN_IF_ERROR(CheckSamples(name, shape));
     return std::make_unique<InMemoryDataset>(tensor.to(at::kFloat));
   } catch (const std::exception& error) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/engine/torch_error.h"
 #include "server/engine/transport_cost.h"
 
@@ -134,9 +135,9 @@ absl::StatusOr<AffinityScore> ScoreInBasis(const at::Tensor& a, const at::Tensor
     result.transport_cost = b.square().sum(1).mean().item<double>();
   } else {
     // x_hat_i - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
-    auto transport = ComputeTransportCost(MapInputs(a, cov_y, &result.eigen_factor), b);
-    if (!transport.ok()) return transport.status();
-    result.transport_cost = transport->cost;
+    ASSIGN_OR_RETURN(auto transport,
+                     ComputeTransportCost(MapInputs(a, cov_y, &result.eigen_factor), b));
+    result.transport_cost = transport.cost;
   }
   result.score = 1.0 - std::sqrt(result.transport_cost / (2.0 * result.trace_cy));
   return result;

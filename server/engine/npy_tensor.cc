@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace affsig::engine {
 namespace {
@@ -38,9 +39,8 @@ absl::StatusOr<at::Tensor> TensorFromNpy(const NpyArray& array) {
 }
 
 absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path) {
-  auto array = ReadNpyFile(path);
-  if (!array.ok()) return array.status();
-  return TensorFromNpy(*array);
+  ASSIGN_OR_RETURN(auto array, ReadNpyFile(path));
+  return TensorFromNpy(array);
 }
 
 absl::StatusOr<NpyArray> NpyFromTensor(const at::Tensor& tensor) {

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/engine/activation_capture.h"
 #include "server/engine/torch_error.h"
 
@@ -99,8 +100,7 @@ SignatureModel::~SignatureModel() = default;
 
 absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::string& path,
                                                                      const DeviceOptions& options) {
-  auto device = ParseDevice(options.device);
-  if (!device.ok()) return device.status();
+  ASSIGN_OR_RETURN(auto device, ParseDevice(options.device));
   std::error_code error_code;
   if (!std::filesystem::is_regular_file(path, error_code)) {
     return absl::NotFoundError(absl::StrCat("'", path, "' does not exist"));
@@ -113,9 +113,9 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::
   at::globalContext().setAllowTF32CuDNN(options.allow_tf32);
   at::globalContext().setAllowTF32CuBLAS(options.allow_tf32);
   auto state = std::make_unique<State>();
-  state->device = *device;
+  state->device = device;
   try {
-    state->module = torch::jit::load(path, *device);
+    state->module = torch::jit::load(path, device);
   } catch (const std::exception& error) {
     return absl::InvalidArgumentError(absl::StrCat(
         "'", path, "' is not a loadable TorchScript model: ", OneLineTorchError(error)));
@@ -147,18 +147,16 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
                                                   std::vector<at::Tensor>* forward_outputs) {
   auto& instrumented = state_->instrumented[static_cast<int>(options.mode)];
   if (!instrumented) {
-    auto created = InstrumentedForward::Create(state_->module, options.mode);
-    if (!created.ok()) return created.status();
-    instrumented = *std::move(created);
+    ASSIGN_OR_RETURN(instrumented, InstrumentedForward::Create(state_->module, options.mode));
   }
 
   std::vector<CapturedCall> calls;
   {
     ForwardGuards guards;
     CaptureRecorder recorder(instrumented->sites(), callbacks.should_stop);
-    auto output = instrumented->Run(state_->module, {batch.to(state_->device)}, recorder);
-    if (!output.ok()) return output.status();
-    if (forward_outputs != nullptr) FlattenTensors(*output, *forward_outputs);
+    ASSIGN_OR_RETURN(auto output,
+                     instrumented->Run(state_->module, {batch.to(state_->device)}, recorder));
+    if (forward_outputs != nullptr) FlattenTensors(output, *forward_outputs);
     calls = recorder.TakeCalls();
   }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/status_macros.h"
 #include "server/engine/assignment_solver.h"
 
 namespace affsig::engine {
@@ -137,9 +138,8 @@ absl::StatusOr<TransportCost> SolveInFloat64(const at::Tensor& source, const at:
                 target.transpose(0, 1), /*beta=*/1.0, /*alpha=*/-2.0)
           .to(at::kCPU)
           .contiguous();
-  auto assignment = SolveAssignment(cost.data_ptr<double>(), source.size(0));
-  if (!assignment.ok()) return assignment.status();
-  return TransportCost{MeanOf(MatchedDistances(source, target, assignment->column_for_row)),
+  ASSIGN_OR_RETURN(auto assignment, SolveAssignment(cost.data_ptr<double>(), source.size(0)));
+  return TransportCost{MeanOf(MatchedDistances(source, target, assignment.column_for_row)),
                        /*solved_in_float64=*/true};
 }
 

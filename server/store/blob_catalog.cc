@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace affsig::store {
 namespace {
@@ -31,9 +32,8 @@ BlobInfo BlobFromRow(const Statement& row, BlobKind kind) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BlobCatalog>> BlobCatalog::Open(const std::string& path) {
-  auto db = Database::Open(path);
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<BlobCatalog>(new BlobCatalog(*std::move(db)));
+  ASSIGN_OR_RETURN(auto db, Database::Open(path));
+  return std::unique_ptr<BlobCatalog>(new BlobCatalog(std::move(db)));
 }
 
 absl::Status BlobCatalog::Record(absl::string_view sha256, BlobKind kind, int64_t size,
@@ -41,42 +41,40 @@ absl::Status BlobCatalog::Record(absl::string_view sha256, BlobKind kind, int64_
   absl::MutexLock lock(&mutex_);
   // A blob recorded without a size or name (by the migration, or as a model first uploaded as an
   // input) gets them now; otherwise the first name and time stay.
-  auto insert = db_->Prepare(
-      "INSERT INTO blobs (sha256, kind, size, name, uploaded_at) VALUES (?, ?, ?, ?, ?) "
-      "ON CONFLICT (sha256, kind) DO UPDATE SET size = COALESCE(size, excluded.size), "
-      "name = CASE WHEN name = '' THEN excluded.name ELSE name END");
-  if (!insert.ok()) return insert.status();
-  (*insert)->Bind(1, sha256).Bind(2, KindName(kind)).Bind(3, size).Bind(4, name).Bind(5, NowMs());
-  return (*insert)->Run();
+  ASSIGN_OR_RETURN(
+      auto insert,
+      db_->Prepare(
+          "INSERT INTO blobs (sha256, kind, size, name, uploaded_at) VALUES (?, ?, ?, ?, ?) "
+          "ON CONFLICT (sha256, kind) DO UPDATE SET size = COALESCE(size, excluded.size), "
+          "name = CASE WHEN name = '' THEN excluded.name ELSE name END"));
+  insert->Bind(1, sha256).Bind(2, KindName(kind)).Bind(3, size).Bind(4, name).Bind(5, NowMs());
+  return insert->Run();
 }
 
 absl::StatusOr<BlobInfo> BlobCatalog::Get(absl::string_view sha256, BlobKind kind) {
   absl::MutexLock lock(&mutex_);
-  auto select = db_->Prepare(SelectBlobs(kind, "AND sha256 = ?"));
-  if (!select.ok()) return select.status();
-  (*select)->Bind(1, KindName(kind)).Bind(2, sha256);
-  if (!(*select)->Step()) {
-    if (!(*select)->status().ok()) return (*select)->status();
+  ASSIGN_OR_RETURN(auto select, db_->Prepare(SelectBlobs(kind, "AND sha256 = ?")));
+  select->Bind(1, KindName(kind)).Bind(2, sha256);
+  if (!select->Step()) {
+    RETURN_IF_ERROR(select->status());
     return absl::NotFoundError(absl::StrCat("no ", KindName(kind), " ", sha256, " on this server"));
   }
-  return BlobFromRow(**select, kind);
+  return BlobFromRow(*select, kind);
 }
 
 absl::StatusOr<Page<BlobInfo>> BlobCatalog::List(BlobKind kind, const PageRequest& page) {
   const std::string filter_key = absl::StrCat("blobs kind=", KindName(kind));
-  auto start = StartPage(page, filter_key);
-  if (!start.ok()) return start.status();
+  ASSIGN_OR_RETURN(auto start, StartPage(page, filter_key));
   absl::MutexLock lock(&mutex_);
-  auto select =
-      db_->Prepare(SelectBlobs(kind, start->before_seq ? "AND seq < ? ORDER BY seq DESC LIMIT ?"
-                                                       : "ORDER BY seq DESC LIMIT ?"));
-  if (!select.ok()) return select.status();
+  ASSIGN_OR_RETURN(auto select, db_->Prepare(SelectBlobs(
+                                    kind, start.before_seq ? "AND seq < ? ORDER BY seq DESC LIMIT ?"
+                                                           : "ORDER BY seq DESC LIMIT ?")));
   int position = 1;
-  (*select)->Bind(position++, KindName(kind));
-  if (start->before_seq) (*select)->Bind(position++, *start->before_seq);
-  (*select)->Bind(position, static_cast<int64_t>(start->size) + 1);
-  return ReadPage<BlobInfo>(**select, *start, 5, filter_key,
-                                 [kind](const Statement& row) { return BlobFromRow(row, kind); });
+  select->Bind(position++, KindName(kind));
+  if (start.before_seq) select->Bind(position++, *start.before_seq);
+  select->Bind(position, static_cast<int64_t>(start.size) + 1);
+  return ReadPage<BlobInfo>(*select, start, 5, filter_key,
+                            [kind](const Statement& row) { return BlobFromRow(row, kind); });
 }
 
 }  // namespace affsig::store

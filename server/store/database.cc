@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace affsig::store {
 
@@ -77,9 +78,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
   sqlite3_busy_timeout(handle, 5000);
   for (const char* pragma :
        {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"}) {
-    if (absl::Status status = db->Execute(pragma); !status.ok()) return status;
+    RETURN_IF_ERROR(db->Execute(pragma));
   }
-  if (absl::Status status = db->Migrate(migrations); !status.ok()) return status;
+  RETURN_IF_ERROR(db->Migrate(migrations));
   return db;
 }
 
@@ -109,7 +110,7 @@ absl::Status Database::Execute(absl::string_view sql) {
 }
 
 absl::Status Database::Transaction(const std::function<absl::Status()>& body) {
-  if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) return status;
+  RETURN_IF_ERROR(Execute("BEGIN IMMEDIATE"));
   absl::Status status = body();
   if (!status.ok()) {
     Execute("ROLLBACK").IgnoreError();
@@ -123,7 +124,7 @@ absl::Status Database::Transaction(const std::function<absl::Status()>& body) {
 }
 
 absl::Status Database::ReadTransaction(const std::function<absl::Status()>& body) {
-  if (absl::Status status = Execute("BEGIN"); !status.ok()) return status;
+  RETURN_IF_ERROR(Execute("BEGIN"));
   absl::Status status = body();
   Execute("COMMIT").IgnoreError();  // nothing was written: ending the snapshot cannot lose data
   return status;
@@ -145,14 +146,13 @@ absl::Status Database::Migrate(const std::vector<Migration>& migrations) {
   }
   for (const Migration& migration : migrations) {
     if (migration.version <= current) continue;
-    absl::Status status = Transaction([&] {
+    RETURN_IF_ERROR(Transaction([&] {
       if (absl::Status applied = Execute(migration.sql); !applied.ok()) {
         return absl::InternalError(
             absl::StrCat("migration ", migration.name, " failed: ", applied.message()));
       }
       return Execute(absl::StrCat("PRAGMA user_version = ", migration.version));
-    });
-    if (!status.ok()) return status;
+    }));
   }
   return absl::OkStatus();
 }

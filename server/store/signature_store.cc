@@ -3,23 +3,24 @@
 #include <limits>
 #include <utility>
 
+#include "common/status_macros.h"
+
 namespace affsig::store {
 
 absl::StatusOr<std::unique_ptr<SignatureStore>> SignatureStore::Open(const std::string& path) {
-  auto db = Database::Open(path);
-  if (!db.ok()) return db.status();
-  return std::unique_ptr<SignatureStore>(new SignatureStore(*std::move(db)));
+  ASSIGN_OR_RETURN(auto db, Database::Open(path));
+  return std::unique_ptr<SignatureStore>(new SignatureStore(std::move(db)));
 }
 
 absl::Status SignatureStore::ReadEntries(StoredSignature& signature) {
-  auto select = db_->Prepare(
-      "SELECT idx, module, call, op, d, n, score, status, reason, batches, "
-      "COALESCE(score_std, 0), COALESCE(score_min, 0), COALESCE(score_max, 0) "
-      "FROM signature_entries WHERE job_id = ? ORDER BY idx");
-  if (!select.ok()) return select.status();
-  (*select)->Bind(1, signature.job.id);
-  while ((*select)->Step()) {
-    const Statement& row = **select;
+  ASSIGN_OR_RETURN(
+      auto select,
+      db_->Prepare("SELECT idx, module, call, op, d, n, score, status, reason, batches, "
+                   "COALESCE(score_std, 0), COALESCE(score_min, 0), COALESCE(score_max, 0) "
+                   "FROM signature_entries WHERE job_id = ? ORDER BY idx"));
+  select->Bind(1, signature.job.id);
+  while (select->Step()) {
+    const Statement& row = *select;
     SignatureEntry entry;
     entry.index = row.Int(0);
     entry.module = row.Text(1);
@@ -36,48 +37,47 @@ absl::Status SignatureStore::ReadEntries(StoredSignature& signature) {
     entry.score_max = row.Double(12);
     signature.entries.push_back(std::move(entry));
   }
-  if (!(*select)->status().ok()) return (*select)->status();
-  auto batches = db_->Prepare(
-      "SELECT idx, batch, score FROM entry_batch_scores WHERE job_id = ? ORDER BY idx, batch");
-  if (!batches.ok()) return batches.status();
-  (*batches)->Bind(1, signature.job.id);
-  while ((*batches)->Step()) {
-    const Statement& row = **batches;
+  RETURN_IF_ERROR(select->status());
+  ASSIGN_OR_RETURN(
+      auto batches,
+      db_->Prepare(
+          "SELECT idx, batch, score FROM entry_batch_scores WHERE job_id = ? ORDER BY idx, batch"));
+  batches->Bind(1, signature.job.id);
+  while (batches->Step()) {
+    const Statement& row = *batches;
     const int64_t index = row.Int(0);
     if (index < 0 || index >= static_cast<int64_t>(signature.entries.size())) continue;
     signature.entries[static_cast<size_t>(index)].batch_scores.push_back(
         row.IsNull(2) ? std::numeric_limits<double>::quiet_NaN() : row.Double(2));
   }
-  return (*batches)->status();
+  return batches->status();
 }
 
 absl::Status SignatureStore::ReadSummary(StoredSignature& signature) {
-  auto select = db_->Prepare(
-      "SELECT COUNT(*), COUNT(score), COALESCE(AVG(score), 0), COALESCE(MIN(score), 0), "
-      "COALESCE(MAX(score), 0) FROM signature_entries WHERE job_id = ?");
-  if (!select.ok()) return select.status();
-  (*select)->Bind(1, signature.job.id);
-  if (!(*select)->Step()) return (*select)->status();
+  ASSIGN_OR_RETURN(
+      auto select,
+      db_->Prepare(
+          "SELECT COUNT(*), COUNT(score), COALESCE(AVG(score), 0), COALESCE(MIN(score), 0), "
+          "COALESCE(MAX(score), 0) FROM signature_entries WHERE job_id = ?"));
+  select->Bind(1, signature.job.id);
+  if (!select->Step()) return select->status();
   SignatureSummary& summary = signature.summary;
-  summary.entries = (*select)->Int(0);
-  summary.scored = (*select)->Int(1);
-  summary.mean_score = (*select)->Double(2);
-  summary.min_score = (*select)->Double(3);
-  summary.max_score = (*select)->Double(4);
+  summary.entries = select->Int(0);
+  summary.scored = select->Int(1);
+  summary.mean_score = select->Double(2);
+  summary.min_score = select->Double(3);
+  summary.max_score = select->Double(4);
   return absl::OkStatus();
 }
 
 absl::StatusOr<StoredSignature> SignatureStore::Get(absl::string_view id) {
   absl::MutexLock lock(&mutex_);
   StoredSignature signature;
-  absl::Status status = db_->ReadTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    auto job = ReadJob(*db_, id);
-    if (!job.ok()) return job.status();
-    signature.job = *std::move(job);
-    if (absl::Status entries = ReadEntries(signature); !entries.ok()) return entries;
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    ASSIGN_OR_RETURN(signature.job, ReadJob(*db_, id));
+    RETURN_IF_ERROR(ReadEntries(signature));
     return ReadSummary(signature);
-  });
-  if (!status.ok()) return status;
+  }));
   return signature;
 }
 
@@ -86,20 +86,18 @@ absl::StatusOr<Page<StoredSignature>> SignatureStore::List(JobFilter filter, boo
   filter.state = JobState::kSucceeded;
   absl::MutexLock lock(&mutex_);
   Page<StoredSignature> result;
-  absl::Status status = db_->ReadTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    auto jobs = ReadJobs(*db_, filter, page);
-    if (!jobs.ok()) return jobs.status();
-    result.next_page_token = std::move(jobs->next_page_token);
-    for (Job& job : jobs->items) {
+  RETURN_IF_ERROR(db_->ReadTransaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    ASSIGN_OR_RETURN(auto jobs, ReadJobs(*db_, filter, page));
+    result.next_page_token = std::move(jobs.next_page_token);
+    for (Job& job : jobs.items) {
       StoredSignature& signature = result.items.emplace_back();
       signature.job = std::move(job);
-      if (absl::Status summary = ReadSummary(signature); !summary.ok()) return summary;
+      RETURN_IF_ERROR(ReadSummary(signature));
       if (!with_entries) continue;
-      if (absl::Status entries = ReadEntries(signature); !entries.ok()) return entries;
+      RETURN_IF_ERROR(ReadEntries(signature));
     }
     return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
+  }));
   return result;
 }
 

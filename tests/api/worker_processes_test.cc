@@ -79,6 +79,23 @@ TEST_F(WorkerProcessesTest, ACancelledJobEndsWithinTenSecondsAndIsNeverRunAgain)
   }
 }
 
+TEST_F(WorkerProcessesTest, AStoppingServerReturnsAJobThatDoesNotFinishWithinTheGrace) {
+  const std::vector<std::string> flags = {"--devices=cpu", "--shutdown-grace=2"};
+  StartServer(flags);
+  const std::string forever = SubmitOrDie(ForeverModel(), DeepInput(8));
+  WaitUntilRunning(forever);
+  const absl::Time stopping = absl::Now();
+  EXPECT_EQ(server_->Stop(SIGTERM), 0);
+  EXPECT_LT(absl::Now() - stopping, absl::Seconds(15));
+  StartServer(flags);
+  WaitUntilRunning(forever, 2);
+  auto job = client_->GetJob(forever);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->attempt_history(0).outcome(), "RETURNED");
+  ASSERT_TRUE(client_->CancelJob(forever).ok());
+  EXPECT_EQ(WaitForEnd(forever).state(), v1::CANCELLED);
+}
+
 TEST_F(WorkerProcessesTest, AWorkerKilledMidJobLosesItsLeaseAndTheJobCompletesOnce) {
   StartServer({"--devices=cpu,cpu"});
   const std::string input = DeepInput(256);
