@@ -38,6 +38,11 @@
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
+ABSL_FLAG(int64_t, connect_timeout, 20,
+          "seconds to wait for the server to be reachable (it may be busy or restarting)");
+ABSL_FLAG(std::string, request_id, "",
+          "submit: an id for this submission (a UUID); submitting again with the same id returns "
+          "the job it made instead of making a second one (default: a random id)");
 ABSL_FLAG(std::string, model, "",
           "submit: TorchScript model file; list: only jobs of this model (sha256 or file)");
 ABSL_FLAG(std::string, input, "",
@@ -76,6 +81,7 @@ constexpr char kHelp[] =
     "affsig COMMAND [flags]: signature jobs on an affsig-server.\n"
     "  submit --model=FILE.pt (--input=FILE.npy|.pt | --data=SOURCE) [--activations=modules|all]\n"
     "         [--label=k=v ...] [--name=NAME] [--priority=P] [--timeout=SECONDS] [--wait]\n"
+    "         [--request-id=ID]\n"
     "         [--batch-size=B] [--batches=K] [--shuffle-seed=S] [--resize=R] [--crop=C]\n"
     "         [--mean=a,b,c] [--std=a,b,c] [--grayscale-to-rgb]\n"
     "  SOURCE: server:/path/x.npy | random:3x224x224,count=512,seed=0 | imagefolder:/path |\n"
@@ -85,8 +91,9 @@ constexpr char kHelp[] =
     "  models upload FILE... | models list [--limit=N]\n"
     "  info | health\n"
     "Flags everywhere: --server=HOST:PORT (default $AFFSIG_SERVER, else 127.0.0.1:50051),\n"
-    "--format=table|json|csv. Exit codes: 0 ok; 1 job failed, cancelled or not found;\n"
-    "2 usage error or request refused; 3 server unreachable.";
+    "--format=table|json|csv, --connect-timeout=SECONDS (default 20). Exit codes: 0 ok;\n"
+    "1 job failed, cancelled or not found; 2 usage error or request refused; 3 server\n"
+    "unreachable.";
 
 enum ExitCode { kOk = 0, kJobNotSucceeded = 1, kUsage = 2, kUnreachable = 3 };
 
@@ -246,6 +253,7 @@ int Submit(SignatureClient& client, const Invocation& call) {
   request.set_name(absl::GetFlag(FLAGS_name));
   request.set_priority(absl::GetFlag(FLAGS_priority));
   request.set_timeout_seconds(absl::GetFlag(FLAGS_timeout));
+  request.set_request_id(absl::GetFlag(FLAGS_request_id));
   auto job = client.Submit(request);
   if (!job.ok()) return Report(job.status());
   if (!absl::GetFlag(FLAGS_wait)) {
@@ -368,7 +376,8 @@ int Run(int argc, char** argv) {
     const char* env = std::getenv("AFFSIG_SERVER");
     server = env != nullptr && *env != '\0' ? env : "127.0.0.1:50051";
   }
-  SignatureClient client(server);
+  if (absl::GetFlag(FLAGS_connect_timeout) <= 0) return Usage("--connect-timeout must be positive");
+  SignatureClient client(server, {absl::Seconds(absl::GetFlag(FLAGS_connect_timeout))});
 
   if (command == "submit") {
     if (!call.args.empty()) return Usage("submit takes no positional arguments");

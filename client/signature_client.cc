@@ -7,7 +7,9 @@
 #include <optional>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/error_reason.h"
 #include "common/sha256.h"
@@ -18,6 +20,7 @@ namespace affsig::client {
 namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;
+constexpr int kUploadAttempts = 5;
 
 }  // namespace
 
@@ -27,28 +30,86 @@ bool IsFinal(v1::JobState state) {
 
 namespace {
 
-// A server that restarts is found again within seconds: gRPC's default reconnect backoff grows
-// to two minutes.
+// The calls that may be sent again when the server answers UNAVAILABLE (it is stopping, or
+// overloaded): reads, and SubmitJob, whose request id makes a repeat return the job the first
+// made. CancelJob and DeleteJob are not: repeated, they would answer with an error.
+constexpr char kServiceConfig[] = R"json({
+  "methodConfig": [{
+    "name": [
+      {"service": "affsig.v1.SignatureService", "method": "FindMissingBlobs"},
+      {"service": "affsig.v1.SignatureService", "method": "ListModels"},
+      {"service": "affsig.v1.SignatureService", "method": "SubmitJob"},
+      {"service": "affsig.v1.SignatureService", "method": "GetJob"},
+      {"service": "affsig.v1.SignatureService", "method": "ListJobs"},
+      {"service": "affsig.v1.SignatureService", "method": "GetSignature"},
+      {"service": "affsig.v1.SignatureService", "method": "ListSignatures"},
+      {"service": "affsig.v1.SignatureService", "method": "GetServerInfo"},
+      {"service": "grpc.health.v1.Health", "method": "Check"}
+    ],
+    "retryPolicy": {
+      "maxAttempts": 5,
+      "initialBackoff": "0.25s",
+      "maxBackoff": "4s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+})json";
+
+// A call's own time once connected; the largest signatures take seconds.
+constexpr absl::Duration kCallTime = absl::Minutes(5);
+
 std::shared_ptr<grpc::Channel> CreateChannel(const std::string& address) {
   grpc::ChannelArguments arguments;
+  // A server that restarts is found again within seconds: gRPC's default reconnect backoff grows
+  // to two minutes.
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // A long watch keeps its connection alive (the server allows a ping every 10 s).
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30 * 1000);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  arguments.SetServiceConfigJSON(kServiceConfig);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+}
+
+std::string RandomRequestId() {
+  absl::BitGen random;
+  return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(random),
+                         absl::Uniform<uint64_t>(random));
 }
 
 }  // namespace
 
-SignatureClient::SignatureClient(const std::string& address)
-    : channel_(CreateChannel(address)),
+SignatureClient::SignatureClient(const std::string& address, ClientOptions options)
+    : address_(address),
+      options_(options),
+      channel_(CreateChannel(address)),
       stub_(v1::SignatureService::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+absl::Status SignatureClient::Connect() {
+  if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) return absl::OkStatus();
+  if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + options_.connect_timeout))) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat("cannot reach ", address_, " within ",
+                                             absl::FormatDuration(options_.connect_timeout)));
+}
+
+void SignatureClient::Prepare(grpc::ClientContext& context) const {
+  // A connection lost meanwhile is waited for rather than failing the call.
+  context.set_wait_for_ready(true);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.connect_timeout + kCallTime));
+}
 
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> SignatureClient::Unary(Stub& stub,
                                                 UnaryMethod<Stub, Request, Response> method,
                                                 const Request& request) {
+  RETURN_IF_ERROR(Connect());
   grpc::ClientContext context;
+  Prepare(context);
   Response response;
   RETURN_IF_ERROR(FromGrpcStatus((stub.*method)(&context, request, &response)));
   return response;
@@ -61,30 +122,40 @@ absl::StatusOr<v1::Blob> SignatureClient::Upload(const std::string& path, BlobKi
 
 absl::StatusOr<v1::Blob> SignatureClient::UploadWithDigest(const std::string& path, BlobKind kind,
                                                            const std::string& sha256) {
-  std::ifstream in(path, std::ios::binary);
-  grpc::ClientContext context;
-  v1::Blob blob;
-  auto writer = kind == BlobKind::kModel ? stub_->UploadModel(&context, &blob)
-                                         : stub_->UploadInput(&context, &blob);
-  std::vector<char> buffer(kChunkBytes);
-  bool first = true;
-  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0 || first) {
-    v1::UploadChunk chunk;
-    if (first) {
-      chunk.set_sha256(sha256);
-      chunk.set_name(std::filesystem::path(path).filename().string());
+  // A client stream outgrows the channel's retry buffer: an upload cut short by an unavailable
+  // server is sent again from its first byte, as the retry policy would do for a small call.
+  absl::Duration backoff = absl::Milliseconds(250);
+  for (int attempt = 1;; ++attempt) {
+    RETURN_IF_ERROR(Connect());
+    std::ifstream in(path, std::ios::binary);
+    grpc::ClientContext context;
+    Prepare(context);
+    v1::Blob blob;
+    auto writer = kind == BlobKind::kModel ? stub_->UploadModel(&context, &blob)
+                                           : stub_->UploadInput(&context, &blob);
+    std::vector<char> buffer(kChunkBytes);
+    bool first = true;
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0 || first) {
+      v1::UploadChunk chunk;
+      if (first) {
+        chunk.set_sha256(sha256);
+        chunk.set_name(std::filesystem::path(path).filename().string());
+      }
+      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+      first = false;
+      if (!writer->Write(chunk)) break;  // the server ended the stream: Finish says why
+      if (in.eof()) break;
     }
-    chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
-    first = false;
-    if (!writer->Write(chunk)) break;  // the server ended the stream: Finish says why
-    if (in.eof()) break;
+    writer->WritesDone();
+    const absl::Status status = FromGrpcStatus(writer->Finish());
+    if (status.ok()) return blob;
+    if (status.code() != absl::StatusCode::kUnavailable || attempt == kUploadAttempts) {
+      return WithReason(absl::Status(status.code(), absl::StrCat(path, ": ", status.message())),
+                        ErrorReason(status));
+    }
+    absl::SleepFor(backoff);
+    backoff *= 2;
   }
-  writer->WritesDone();
-  if (absl::Status status = FromGrpcStatus(writer->Finish()); !status.ok()) {
-    return WithReason(absl::Status(status.code(), absl::StrCat(path, ": ", status.message())),
-                      ErrorReason(status));
-  }
-  return blob;
 }
 
 absl::StatusOr<EnsuredBlob> SignatureClient::EnsureUploaded(const std::string& path,
@@ -112,7 +183,8 @@ absl::StatusOr<v1::ListModelsResponse> SignatureClient::ListModels(
   return Unary(*stub_, &v1::SignatureService::Stub::ListModels, request);
 }
 
-absl::StatusOr<v1::Job> SignatureClient::Submit(const v1::SubmitJobRequest& request) {
+absl::StatusOr<v1::Job> SignatureClient::Submit(v1::SubmitJobRequest request) {
+  if (request.request_id().empty()) request.set_request_id(RandomRequestId());
   return Unary(*stub_, &v1::SignatureService::Stub::SubmitJob, request);
 }
 
@@ -143,13 +215,12 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
                                                absl::Duration reconnect_for) {
   std::optional<v1::Job> last;
   absl::Time give_up = absl::InfiniteFuture();
+  RETURN_IF_ERROR(Connect());
   while (true) {
     grpc::ClientContext context;
-    if (give_up != absl::InfiniteFuture()) {
-      // Reconnecting: wait for the server to be back rather than fail at once.
-      context.set_wait_for_ready(true);
-      context.set_deadline(absl::ToChronoTime(give_up));
-    }
+    // A watch lasts as long as its job; a connection lost meanwhile is waited for.
+    context.set_wait_for_ready(true);
+    if (give_up != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(give_up));
     v1::WatchJobRequest request;
     request.set_job_id(job_id);
     auto reader = stub_->WatchJob(&context, request);

@@ -1,6 +1,13 @@
 // The client side of affsig.v1.SignatureService and of the standard health service: uploads,
 // jobs, progress, signatures, server state. grpc::Status is turned into absl::Status here, once;
 // UNAVAILABLE means the server could not be reached.
+//
+// It rides out a busy or restarting server: every call waits for the connection (up to the
+// connect timeout) instead of failing at once; the idempotent calls — SubmitJob among them, made
+// so by its request id — are retried with exponential backoff when the server answers
+// UNAVAILABLE, by a retry policy in the channel's service config; uploads start again from the
+// first byte (they are content-addressed: a second upload of the same bytes stores nothing new);
+// a watch follows its job across a server restart.
 #ifndef AFFSIG_CLIENT_SIGNATURE_CLIENT_H_
 #define AFFSIG_CLIENT_SIGNATURE_CLIENT_H_
 
@@ -23,9 +30,14 @@ struct EnsuredBlob {
   bool uploaded = false;  // false: the server had the bytes already
 };
 
+struct ClientOptions {
+  // How long a call waits for the server to be reachable before it fails UNAVAILABLE.
+  absl::Duration connect_timeout = absl::Seconds(20);
+};
+
 class SignatureClient {
  public:
-  explicit SignatureClient(const std::string& address);
+  explicit SignatureClient(const std::string& address, ClientOptions options = {});
 
   // Streams a file in 1 MiB chunks, announcing its sha256 and name; returns what the server
   // stored.
@@ -36,7 +48,8 @@ class SignatureClient {
       const std::vector<std::string>& sha256s);
   absl::StatusOr<v1::ListModelsResponse> ListModels(const v1::ListModelsRequest& request);
 
-  absl::StatusOr<v1::Job> Submit(const v1::SubmitJobRequest& request);
+  // Submits once: a request without a request id gets a random one, which its retries share.
+  absl::StatusOr<v1::Job> Submit(v1::SubmitJobRequest request);
   absl::StatusOr<v1::Job> GetJob(const std::string& job_id);
   absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::Job> CancelJob(const std::string& job_id);
@@ -58,15 +71,22 @@ class SignatureClient {
  private:
   template <typename Stub, typename Request, typename Response>
   using UnaryMethod = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
-  // One unary call: a fresh context, the status converted.
+  // One unary call: a fresh context that waits for the connection, the status converted.
   template <typename Stub, typename Request, typename Response>
-  static absl::StatusOr<Response> Unary(Stub& stub, UnaryMethod<Stub, Request, Response> method,
-                                        const Request& request);
+  absl::StatusOr<Response> Unary(Stub& stub, UnaryMethod<Stub, Request, Response> method,
+                                 const Request& request);
+  // Waits (up to the connect timeout) for the channel to connect; UNAVAILABLE, naming the
+  // server, when it does not.
+  absl::Status Connect();
+  // A context for a call: waiting for the connection, with a deadline past the connect timeout.
+  void Prepare(grpc::ClientContext& context) const;
 
   // Streams the file, announcing `sha256` (its digest, already computed).
   absl::StatusOr<v1::Blob> UploadWithDigest(const std::string& path, BlobKind kind,
                                             const std::string& sha256);
 
+  const std::string address_;
+  const ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SignatureService::Stub> stub_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;

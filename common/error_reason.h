@@ -29,6 +29,8 @@ inline constexpr char kInvalidLabel[] = "INVALID_LABEL";
 inline constexpr char kInvalidActivations[] = "INVALID_ACTIVATIONS";
 inline constexpr char kInvalidDataSource[] = "INVALID_DATA_SOURCE";  // or its options
 inline constexpr char kInvalidTimeout[] = "INVALID_TIMEOUT";
+inline constexpr char kInvalidRequestId[] = "INVALID_REQUEST_ID";
+inline constexpr char kQueueFull[] = "QUEUE_FULL";  // backpressure: submit again later
 inline constexpr char kServerStopping[] = "SERVER_STOPPING";
 // Workers (WorkerService): a lease that is no longer the job's current attempt.
 inline constexpr char kLeaseExpired[] = "LEASE_EXPIRED";

@@ -42,6 +42,9 @@ struct JobSpec {
   std::map<std::string, std::string> labels;
   // Past it the job ends FAILED and is not retried; zero takes the server's default.
   absl::Duration timeout = absl::ZeroDuration();
+  // The client's id for this submission (AIP-155): submitted again with the same id, the job is
+  // not made twice. "" for none.
+  std::string request_id;
 };
 
 // How one attempt at a job ended.

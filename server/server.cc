@@ -97,6 +97,7 @@ absl::Status Server::BuildAndStart(const Options& options) {
   core_options.db_path = options_.db_path;
   core_options.data_dir = options_.data_dir;
   core_options.max_upload_bytes = options_.max_upload_bytes;
+  core_options.max_queued_jobs = options_.max_queued_jobs;
   core_options.data_roots = options_.data_roots;
   core_options.version = options_.version;
   core_options.default_timeout = options_.job_timeout;
@@ -118,6 +119,18 @@ absl::Status Server::BuildAndStart(const Options& options) {
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
   // A whole signature arrives in one CompleteJob; uploads come in 1 MiB chunks.
   builder.SetMaxReceiveMessageSize(256 << 20);
+  // Connections. An idle client is pinged every minute and dropped when it does not answer
+  // within 20 s; clients may ping every 10 s, also between calls (a watcher keeping its
+  // connection alive through NATs). One connection carries up to 1000 calls at once (a
+  // dashboard's watches). A connection lives an hour at most, then its calls get 10 minutes to
+  // end — a watch reconnects by itself — so that clients spread over servers behind a balancer.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 60 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 10 * 60 * 1000);
   builder.RegisterService(signature_service_.get());
   builder.RegisterService(worker_service_.get());
   grpc_server_ = builder.BuildAndStart();

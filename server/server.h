@@ -41,6 +41,7 @@ class Server {
     std::string data_dir = "affsig-data";
     std::vector<std::string> data_roots;
     int64_t max_upload_bytes = int64_t{2048} << 20;
+    int64_t max_queued_jobs = 100000;  // beyond, submissions get RESOURCE_EXHAUSTED
     std::string version;
 
     // Local workers: one child process per device ("auto": every CUDA device, else the CPU;

@@ -25,6 +25,8 @@ ABSL_FLAG(std::string, worker_binary, "",
 ABSL_FLAG(int, threads, 0,
           "LibTorch intra-op threads per local worker (0: the cores shared among them)");
 ABSL_FLAG(int64_t, max_upload_mb, 2048, "largest accepted upload, MiB");
+ABSL_FLAG(int64_t, max_queued_jobs, 100000,
+          "the most jobs waiting at once; beyond, submissions get RESOURCE_EXHAUSTED");
 // --data-root=DIR may repeat: main takes its values out before Abseil parses the rest.
 ABSL_FLAG(std::string, data_root, "",
           "a folder whose files jobs may read (server:, imagefolder:, cifar10:, cifar100:, mnist: "
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.data_roots = data_roots;
   options.max_upload_bytes = absl::GetFlag(FLAGS_max_upload_mb) << 20;
+  options.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
   options.version = AFFSIG_VERSION;
   options.devices = absl::GetFlag(FLAGS_devices);
   options.worker_binary = absl::GetFlag(FLAGS_worker_binary);

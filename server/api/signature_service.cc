@@ -1,10 +1,15 @@
 #include "server/api/signature_service.h"
 
+#include <atomic>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "proto/grpc_status.h"
 #include "proto/proto_types.h"
 
@@ -116,46 +121,157 @@ absl::Status AddLabelFilters(const google::protobuf::RepeatedPtrField<std::strin
   return absl::OkStatus();
 }
 
+// An upload: each chunk appended as it arrives, the blob stored when the client half-closes.
+class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
+ public:
+  UploadReactor(core::ServerCore& core, BlobKind kind, v1::Blob* response)
+      : core_(core), kind_(kind), response_(response) {
+    auto upload = core_.BeginUpload();
+    if (!upload.ok()) {
+      Finish(ToGrpcStatus(upload.status()));
+      return;
+    }
+    upload_ = *std::move(upload);
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      if (cancelled_) return;  // OnCancel finished it
+      Store();
+      return;
+    }
+    if (first_) {
+      announced_ = chunk_.sha256();
+      name_ = chunk_.name();
+      first_ = false;
+    }
+    if (absl::Status appended = upload_->Append(chunk_.data()); !appended.ok()) {
+      Finish(ToGrpcStatus(appended));
+      return;
+    }
+    StartRead(&chunk_);
+  }
+  void OnCancel() override {
+    cancelled_ = true;
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the upload was abandoned"));
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Store() {
+    auto stored = core_.FinishUpload(*upload_, announced_, kind_, name_);
+    if (!stored.ok()) {
+      Finish(ToGrpcStatus(stored.status()));
+      return;
+    }
+    BlobToProto(stored->blob, response_);
+    response_->set_already_stored(stored->already_stored);
+    Finish(grpc::Status::OK);
+  }
+
+  core::ServerCore& core_;
+  const BlobKind kind_;
+  v1::Blob* response_;
+  std::unique_ptr<core::PendingUpload> upload_;
+  v1::UploadChunk chunk_;
+  std::string announced_, name_;
+  bool first_ = true;
+  std::atomic<bool> cancelled_{false};
+};
+
+// A watch: a JobWatcher of the core, which hands it every new view of the job on the watchers'
+// thread; one write in flight at a time, the latest view kept for after it.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::Job>, public core::JobWatcher {
+ public:
+  WatchReactor(core::JobWatchers& watchers, const std::string& job_id) : watchers_(watchers) {
+    auto id = watchers_.Add(job_id, this);
+    if (!id.ok()) {
+      absl::MutexLock lock(&mutex_);
+      FinishLocked(ToGrpcStatus(id.status()));
+      return;
+    }
+    absl::MutexLock lock(&mutex_);
+    id_ = *id;
+  }
+
+  void OnUpdate(const core::JobView& view) override {
+    absl::MutexLock lock(&mutex_);
+    if (finished_) return;
+    pending_ = JobToProto(view);
+    if (!writing_) WriteLocked();
+  }
+  void OnEnd(const absl::Status& status) override {
+    absl::MutexLock lock(&mutex_);
+    end_ = ToGrpcStatus(status);
+    if (!writing_ && !pending_) FinishLocked(*end_);
+  }
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mutex_);
+    writing_ = false;
+    if (finished_) return;
+    if (!ok) {  // the client left
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher left"));
+    } else if (pending_) {
+      WriteLocked();
+    } else if (wrote_final_) {
+      FinishLocked(grpc::Status::OK);
+    } else if (end_) {
+      FinishLocked(*end_);
+    }
+  }
+  void OnCancel() override {
+    absl::MutexLock lock(&mutex_);
+    if (!finished_ && !writing_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher left"));
+    }
+  }
+  void OnDone() override {
+    uint64_t id = 0;
+    {
+      absl::MutexLock lock(&mutex_);
+      id = id_;
+    }
+    if (id != 0) watchers_.Remove(id);  // no call of this watcher after it returns
+    delete this;
+  }
+
+ private:
+  void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    written_ = *std::move(pending_);
+    pending_.reset();
+    wrote_final_ = written_.state() == v1::SUCCEEDED || written_.state() == v1::FAILED ||
+                   written_.state() == v1::CANCELLED;
+    writing_ = true;
+    StartWrite(&written_);
+  }
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  core::JobWatchers& watchers_;
+  absl::Mutex mutex_;
+  uint64_t id_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::optional<v1::Job> pending_ ABSL_GUARDED_BY(mutex_);
+  v1::Job written_ ABSL_GUARDED_BY(mutex_);  // alive until its write is done
+  std::optional<grpc::Status> end_ ABSL_GUARDED_BY(mutex_);
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool wrote_final_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
+};
+
 }  // namespace
 
-grpc::Status SignatureServiceImpl::Upload(grpc::ServerContext* context,
-                                          grpc::ServerReader<v1::UploadChunk>* reader,
-                                          BlobKind kind, v1::Blob* response) {
-  auto upload = core_.BeginUpload();
-  if (!upload.ok()) return ToGrpcStatus(upload.status());
-  std::string announced, name;
-  v1::UploadChunk chunk;
-  bool first = true;
-  while (reader->Read(&chunk)) {
-    if (first) {
-      announced = chunk.sha256();
-      name = chunk.name();
-      first = false;
-    }
-    if (absl::Status status = (*upload)->Append(chunk.data()); !status.ok()) {
-      return ToGrpcStatus(status);
-    }
-  }
-  if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "the upload was abandoned");
-  }
-  auto stored = core_.FinishUpload(**upload, announced, kind, name);
-  if (!stored.ok()) return ToGrpcStatus(stored.status());
-  BlobToProto(stored->blob, response);
-  response->set_already_stored(stored->already_stored);
-  return grpc::Status::OK;
+grpc::ServerReadReactor<v1::UploadChunk>* SignatureServiceImpl::UploadModel(
+    grpc::CallbackServerContext*, v1::Blob* response) {
+  return new UploadReactor(core_, BlobKind::kModel, response);
 }
 
-grpc::Status SignatureServiceImpl::UploadModel(grpc::ServerContext* context,
-                                               grpc::ServerReader<v1::UploadChunk>* reader,
-                                               v1::Blob* response) {
-  return Upload(context, reader, BlobKind::kModel, response);
-}
-
-grpc::Status SignatureServiceImpl::UploadInput(grpc::ServerContext* context,
-                                               grpc::ServerReader<v1::UploadChunk>* reader,
-                                               v1::Blob* response) {
-  return Upload(context, reader, BlobKind::kInput, response);
+grpc::ServerReadReactor<v1::UploadChunk>* SignatureServiceImpl::UploadInput(
+    grpc::CallbackServerContext*, v1::Blob* response) {
+  return new UploadReactor(core_, BlobKind::kInput, response);
 }
 
 grpc::Status SignatureServiceImpl::FindMissingBlobs(grpc::ServerContext*,
@@ -191,6 +307,7 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
   spec.priority = request->priority();
   spec.labels.insert(request->labels().begin(), request->labels().end());
   spec.timeout = absl::Seconds(request->timeout_seconds());
+  spec.request_id = request->request_id();
   auto job = core_.SubmitJob(std::move(spec));
   if (!job.ok()) return ToGrpcStatus(job.status());
   *response = JobToProto(*job);
@@ -239,12 +356,9 @@ grpc::Status SignatureServiceImpl::DeleteJob(grpc::ServerContext*,
   return ToGrpcStatus(core_.DeleteJob(request->job_id()));
 }
 
-grpc::Status SignatureServiceImpl::WatchJob(grpc::ServerContext* context,
-                                            const v1::WatchJobRequest* request,
-                                            grpc::ServerWriter<v1::Job>* writer) {
-  return ToGrpcStatus(core_.WatchJob(request->job_id(), [&](const core::JobView& job) {
-    return !context->IsCancelled() && writer->Write(JobToProto(job));
-  }));
+grpc::ServerWriteReactor<v1::Job>* SignatureServiceImpl::WatchJob(
+    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
+  return new WatchReactor(core_.watchers(), request->job_id());
 }
 
 grpc::Status SignatureServiceImpl::GetSignature(grpc::ServerContext*,

@@ -1,5 +1,7 @@
 // The gRPC adapter of affsig.v1.SignatureService: translates requests into calls of the core and
-// its results back, converting absl::Status into grpc::Status here and only here.
+// its results back, converting absl::Status into grpc::Status here and only here. The streaming
+// calls (uploads, watches) are on gRPC's callback API and hold no thread while they wait; the
+// unary ones are synchronous.
 #ifndef AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 #define AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 
@@ -8,16 +10,18 @@
 
 namespace affsig::api {
 
-class SignatureServiceImpl final : public v1::SignatureService::Service {
+using SignatureServiceBase = v1::SignatureService::WithCallbackMethod_UploadModel<
+    v1::SignatureService::WithCallbackMethod_UploadInput<
+        v1::SignatureService::WithCallbackMethod_WatchJob<v1::SignatureService::Service>>>;
+
+class SignatureServiceImpl final : public SignatureServiceBase {
  public:
   explicit SignatureServiceImpl(core::ServerCore& core) : core_(core) {}
 
-  grpc::Status UploadModel(grpc::ServerContext* context,
-                           grpc::ServerReader<v1::UploadChunk>* reader,
-                           v1::Blob* response) override;
-  grpc::Status UploadInput(grpc::ServerContext* context,
-                           grpc::ServerReader<v1::UploadChunk>* reader,
-                           v1::Blob* response) override;
+  grpc::ServerReadReactor<v1::UploadChunk>* UploadModel(grpc::CallbackServerContext* context,
+                                                        v1::Blob* response) override;
+  grpc::ServerReadReactor<v1::UploadChunk>* UploadInput(grpc::CallbackServerContext* context,
+                                                        v1::Blob* response) override;
   grpc::Status FindMissingBlobs(grpc::ServerContext* context,
                                 const v1::FindMissingBlobsRequest* request,
                                 v1::FindMissingBlobsResponse* response) override;
@@ -33,8 +37,8 @@ class SignatureServiceImpl final : public v1::SignatureService::Service {
                          v1::Job* response) override;
   grpc::Status DeleteJob(grpc::ServerContext* context, const v1::DeleteJobRequest* request,
                          google::protobuf::Empty* response) override;
-  grpc::Status WatchJob(grpc::ServerContext* context, const v1::WatchJobRequest* request,
-                        grpc::ServerWriter<v1::Job>* writer) override;
+  grpc::ServerWriteReactor<v1::Job>* WatchJob(grpc::CallbackServerContext* context,
+                                              const v1::WatchJobRequest* request) override;
   grpc::Status GetSignature(grpc::ServerContext* context, const v1::GetSignatureRequest* request,
                             v1::Signature* response) override;
   grpc::Status ListSignatures(grpc::ServerContext* context,
@@ -44,9 +48,6 @@ class SignatureServiceImpl final : public v1::SignatureService::Service {
                              v1::ServerInfo* response) override;
 
  private:
-  grpc::Status Upload(grpc::ServerContext* context, grpc::ServerReader<v1::UploadChunk>* reader,
-                      BlobKind kind, v1::Blob* response);
-
   core::ServerCore& core_;
 };
 

@@ -74,26 +74,51 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::FetchBlob(grpc::ServerContext* context,
-                                          const v1::FetchBlobRequest* request,
-                                          grpc::ServerWriter<v1::BlobChunk>* writer) {
-  auto blob = core_.ReadBlob(request->sha256());
-  if (!blob.ok()) return ToGrpcStatus(blob.status());
-  std::string buffer(kChunkBytes, '\0');
-  v1::BlobChunk chunk;
-  chunk.set_size(blob->size);
-  bool first = true;
-  while (!context->IsCancelled()) {
-    blob->stream->read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto read = static_cast<size_t>(blob->stream->gcount());
-    if (read == 0 && !first) break;
-    chunk.set_data(buffer.data(), read);
-    if (!writer->Write(chunk)) break;
-    chunk.clear_size();
-    first = false;
-    if (read < buffer.size()) break;
-  }
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<v1::BlobChunk>* WorkerServiceImpl::FetchBlob(
+    grpc::CallbackServerContext*, const v1::FetchBlobRequest* request) {
+  // The blob's bytes in chunks, one write in flight, read from its file as the writes go.
+  class Reactor final : public grpc::ServerWriteReactor<v1::BlobChunk> {
+   public:
+    explicit Reactor(absl::StatusOr<core::BlobContent> blob) : blob_(std::move(blob)) {
+      if (!blob_.ok()) {
+        Finish(ToGrpcStatus(blob_.status()));
+        return;
+      }
+      chunk_.set_size(blob_->size);
+      buffer_.resize(kChunkBytes);
+      WriteNext();
+    }
+    void OnWriteDone(bool ok) override {
+      if (!ok) {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the fetch was abandoned"));
+        return;
+      }
+      chunk_.clear_size();
+      WriteNext();
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    void WriteNext() {
+      blob_->stream->read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+      const auto read = static_cast<size_t>(blob_->stream->gcount());
+      // An empty blob is one empty chunk (with its size); any other ends after its last bytes.
+      if (read == 0 && !first_) {
+        Finish(blob_->stream->bad() ? grpc::Status(grpc::StatusCode::DATA_LOSS, "read failed")
+                                    : grpc::Status::OK);
+        return;
+      }
+      first_ = false;
+      chunk_.set_data(buffer_.data(), read);
+      StartWrite(&chunk_);
+    }
+
+    absl::StatusOr<core::BlobContent> blob_;
+    std::string buffer_;
+    v1::BlobChunk chunk_;
+    bool first_ = true;
+  };
+  return new Reactor(core_.ReadBlob(request->sha256()));
 }
 
 grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext*,

@@ -1,5 +1,7 @@
 // The gRPC adapter of affsig.v1.WorkerService: the protocol of affsig-worker processes, local or
 // remote, translated into calls of the core's JobLeases; absl::Status becomes grpc::Status here.
+// FetchBlob streams on gRPC's callback API; the rest is synchronous (LeaseJob's long poll holds a
+// thread, one per waiting worker).
 #ifndef AFFSIG_SERVER_API_WORKER_SERVICE_H_
 #define AFFSIG_SERVER_API_WORKER_SERVICE_H_
 
@@ -8,7 +10,8 @@
 
 namespace affsig::api {
 
-class WorkerServiceImpl final : public v1::WorkerService::Service {
+class WorkerServiceImpl final
+    : public v1::WorkerService::WithCallbackMethod_FetchBlob<v1::WorkerService::Service> {
  public:
   explicit WorkerServiceImpl(core::ServerCore& core) : core_(core) {}
 
@@ -16,8 +19,8 @@ class WorkerServiceImpl final : public v1::WorkerService::Service {
                         v1::LeaseJobResponse* response) override;
   grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
                          v1::HeartbeatResponse* response) override;
-  grpc::Status FetchBlob(grpc::ServerContext* context, const v1::FetchBlobRequest* request,
-                         grpc::ServerWriter<v1::BlobChunk>* writer) override;
+  grpc::ServerWriteReactor<v1::BlobChunk>* FetchBlob(grpc::CallbackServerContext* context,
+                                                     const v1::FetchBlobRequest* request) override;
   grpc::Status CompleteJob(grpc::ServerContext* context, const v1::CompleteJobRequest* request,
                            v1::CompleteJobResponse* response) override;
   grpc::Status FailJob(grpc::ServerContext* context, const v1::FailJobRequest* request,

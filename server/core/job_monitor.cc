@@ -3,6 +3,18 @@
 #include <utility>
 
 namespace affsig::core {
+namespace {
+
+// Enough for every change between two rounds of the watchers, however busy the server.
+constexpr size_t kChangeLogLength = 4096;
+
+}  // namespace
+
+void JobMonitor::BumpLocked(absl::string_view job_id) {
+  ++version_;
+  change_log_.emplace_back(version_, std::string(job_id));
+  if (change_log_.size() > kChangeLogLength) change_log_.pop_front();
+}
 
 void JobMonitor::WorkerSeen(const WorkerStatus& worker) {
   absl::MutexLock lock(&mutex_);
@@ -49,7 +61,7 @@ void JobMonitor::JobStarted(absl::string_view job_id, absl::string_view worker,
   running.worker = std::string(worker);
   running.device = std::string(device);
   if (auto it = workers_.find(worker); it != workers_.end()) it->second.job_id = std::string(job_id);
-  BumpLocked();
+  BumpLocked(job_id);
 }
 
 void JobMonitor::JobProgressed(absl::string_view job_id, const JobProgress& progress) {
@@ -57,7 +69,7 @@ void JobMonitor::JobProgressed(absl::string_view job_id, const JobProgress& prog
   auto it = running_.find(job_id);
   if (it == running_.end()) return;
   it->second.progress = progress;
-  BumpLocked();
+  BumpLocked(job_id);
 }
 
 absl::Time JobMonitor::JobCancelRequested(absl::string_view job_id, absl::Time now) {
@@ -65,7 +77,7 @@ absl::Time JobMonitor::JobCancelRequested(absl::string_view job_id, absl::Time n
   auto it = running_.find(job_id);
   if (it == running_.end()) return now;
   if (!it->second.cancel_requested_at) it->second.cancel_requested_at = now;
-  BumpLocked();
+  BumpLocked(job_id);
   return *it->second.cancel_requested_at;
 }
 
@@ -78,7 +90,7 @@ void JobMonitor::JobEnded(absl::string_view job_id) {
     worker->second.job_id.clear();
   }
   running_.erase(it);
-  BumpLocked();
+  BumpLocked(job_id);
 }
 
 std::optional<RunningJob> JobMonitor::Running(absl::string_view job_id) const {
@@ -88,20 +100,31 @@ std::optional<RunningJob> JobMonitor::Running(absl::string_view job_id) const {
   return it->second;
 }
 
-void JobMonitor::Changed() {
+void JobMonitor::JobChanged(absl::string_view job_id) {
   absl::MutexLock lock(&mutex_);
-  BumpLocked();
+  BumpLocked(job_id);
 }
 
 void JobMonitor::Close() {
   absl::MutexLock lock(&mutex_);
   closed_ = true;
-  BumpLocked();
+  ++version_;
 }
 
 uint64_t JobMonitor::version() const {
   absl::MutexLock lock(&mutex_);
   return version_;
+}
+
+std::optional<std::set<std::string>> JobMonitor::ChangedSince(uint64_t seen) const {
+  absl::MutexLock lock(&mutex_);
+  if (seen == version_) return std::set<std::string>();
+  if (change_log_.empty() || change_log_.front().first > seen + 1) return std::nullopt;
+  std::set<std::string> changed;
+  for (auto it = change_log_.rbegin(); it != change_log_.rend() && it->first > seen; ++it) {
+    changed.insert(it->second);
+  }
+  return changed;
 }
 
 bool JobMonitor::closed() const {

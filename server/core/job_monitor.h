@@ -1,11 +1,14 @@
 // What the database does not hold: the workers as the server last saw them, and each running
-// job's worker, progress and cancel request. Every change of a job bumps a version, so that
-// watchers (WatchJob) wait for the next change instead of polling the database.
+// job's worker, progress and cancel request. Every change of a job bumps a version and is logged
+// with the job's id, so that watchers (JobWatchers) wait for the next change instead of polling
+// the database, and then read again only the jobs that changed.
 #ifndef AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 #define AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,22 +67,27 @@ class JobMonitor {
   void JobEnded(absl::string_view job_id);
   std::optional<RunningJob> Running(absl::string_view job_id) const;
 
-  // Something else changed (a job was submitted, cancelled or deleted).
-  void Changed();
+  // Something else changed in a job (submitted, cancelled, deleted, ended).
+  void JobChanged(absl::string_view job_id);
   // Wakes every waiter for good: the server is stopping.
   void Close();
   uint64_t version() const;
+  // The ids of the jobs that changed after version `seen`; nullopt when the log no longer reaches
+  // back that far (then any job may have changed).
+  std::optional<std::set<std::string>> ChangedSince(uint64_t seen) const;
   bool closed() const;
   // Waits until the version differs from `seen`, the monitor is closed, or `timeout` passes.
   void AwaitChange(uint64_t seen, absl::Duration timeout) const;
 
  private:
-  void BumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { ++version_; }
+  void BumpLocked(absl::string_view job_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   mutable absl::Mutex mutex_;
   std::map<std::string, WorkerStatus, std::less<>> workers_ ABSL_GUARDED_BY(mutex_);
   std::map<std::string, RunningJob, std::less<>> running_ ABSL_GUARDED_BY(mutex_);
   uint64_t version_ ABSL_GUARDED_BY(mutex_) = 0;
+  // (version, job id) of the latest changes, oldest first, a few thousand at most.
+  std::deque<std::pair<uint64_t, std::string>> change_log_ ABSL_GUARDED_BY(mutex_);
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 

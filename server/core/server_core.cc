@@ -18,15 +18,6 @@
 namespace affsig::core {
 namespace {
 
-bool SameUpdate(const JobView& a, const JobView& b) {
-  if (a.job.state != b.job.state || a.running.has_value() != b.running.has_value()) return false;
-  if (!a.running) return true;
-  const std::optional<JobProgress>& pa = a.running->progress;
-  const std::optional<JobProgress>& pb = b.running->progress;
-  if (pa.has_value() != pb.has_value()) return false;
-  return !pa || (pa->done == pb->done && pa->total == pb->total);
-}
-
 absl::Status CheckDigest(absl::string_view what, absl::string_view sha256) {
   if (IsSha256Hex(sha256)) return absl::OkStatus();
   return WithReason(absl::InvalidArgumentError(absl::StrCat(
@@ -68,6 +59,8 @@ ServerCore::ServerCore(const ServerOptions& options, std::unique_ptr<store::JobQ
       blobs_(std::move(blobs)),
       catalog_(std::move(catalog)),
       leases_(*queue_, monitor_, options.leases),
+      watchers_(
+          monitor_, [this](absl::string_view id) { return GetJob(id); }, options.watch_poll),
       started_at_ms_(absl::ToUnixMillis(absl::Now())) {}
 
 ServerCore::~ServerCore() = default;
@@ -80,7 +73,10 @@ std::string ServerCore::RecoverySummary() const {
                       " still held by remote workers");
 }
 
-void ServerCore::Close() { monitor_.Close(); }
+void ServerCore::Close() {
+  monitor_.Close();
+  watchers_.Stop();
+}
 
 JobView ServerCore::View(Job job) const {
   JobView view;
@@ -159,6 +155,14 @@ absl::Status ServerCore::CheckSpec(JobSpec& spec) const {
                       reason::kInvalidTimeout);
   }
   if (spec.timeout == absl::ZeroDuration()) spec.timeout = options_.default_timeout;
+  if (spec.request_id.size() > 128 ||
+      spec.request_id.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                                        "VWXYZ-_.:") != std::string::npos) {
+    return WithReason(absl::InvalidArgumentError(absl::StrCat(
+                          "a request id is up to 128 letters, digits and -_.: (a UUID), got '",
+                          spec.request_id, "'")),
+                      reason::kInvalidRequestId);
+  }
   std::vector<std::pair<const char*, std::string>> blobs = {{"model_sha256", spec.model_sha256}};
   if (spec.data.kind == DataKind::kUpload) blobs.emplace_back("input_sha256", spec.data.location);
   for (const auto& [what, digest] : blobs) {
@@ -174,17 +178,26 @@ absl::Status ServerCore::CheckSpec(JobSpec& spec) const {
 absl::StatusOr<JobView> ServerCore::SubmitJob(JobSpec spec) {
   if (monitor_.closed()) return Stopping();
   RETURN_IF_ERROR(CheckSpec(spec));
+  ASSIGN_OR_RETURN(int64_t queued, queue_->CountQueued());
+  if (queued >= options_.max_queued_jobs) {
+    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                          "the queue is full: ", queued, " jobs wait, the most this server takes "
+                          "(--max-queued-jobs); submit again later")),
+                      reason::kQueueFull);
+  }
   // Bytes first uploaded as an input can serve as a model: the catalog lists them as one too.
   if (!catalog_->Get(spec.model_sha256, BlobKind::kModel).ok()) {
     ASSIGN_OR_RETURN(std::string path, blobs_->PathOf(spec.model_sha256));
     const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
     RETURN_IF_ERROR(catalog_->Record(spec.model_sha256, BlobKind::kModel, size, ""));
   }
-  ASSIGN_OR_RETURN(Job job, queue_->Submit(spec));
+  bool created = false;
+  ASSIGN_OR_RETURN(Job job, queue_->Submit(spec, &created));
+  if (!created) return View(std::move(job));  // a retried submission: the job it made
   LogLine(absl::StrCat("job ", job.id, " QUEUED model=", job.spec.model_sha256.substr(0, 12),
                        " priority=", job.spec.priority,
                        job.spec.name.empty() ? "" : absl::StrCat(" name=", job.spec.name)));
-  monitor_.Changed();
+  monitor_.JobChanged(job.id);
   leases_.NotifyQueued();
   return View(std::move(job));
 }
@@ -212,36 +225,15 @@ absl::StatusOr<JobView> ServerCore::CancelJob(absl::string_view id) {
   } else {
     LogLine(absl::StrCat("job ", id, " CANCELLED while queued"));
   }
-  monitor_.Changed();
+  monitor_.JobChanged(id);
   return View(std::move(job));
 }
 
 absl::Status ServerCore::DeleteJob(absl::string_view id) {
   RETURN_IF_ERROR(queue_->Delete(id));
   LogLine(absl::StrCat("job ", id, " deleted"));
-  monitor_.Changed();
+  monitor_.JobChanged(id);
   return absl::OkStatus();
-}
-
-absl::Status ServerCore::WatchJob(absl::string_view id,
-                                  const std::function<bool(const JobView&)>& send) {
-  std::optional<JobView> last_sent;
-  while (true) {
-    // The version is read first: a change after the read below wakes the wait at once.
-    const uint64_t version = monitor_.version();
-    ASSIGN_OR_RETURN(JobView view, GetJob(id));
-    if (!last_sent || !SameUpdate(*last_sent, view)) {
-      if (!send(view)) return absl::CancelledError("the watcher left");
-      last_sent = view;
-    }
-    if (IsFinal(view.job.state)) return absl::OkStatus();
-    if (monitor_.closed()) {
-      return WithReason(
-          absl::UnavailableError("the server is stopping: watch again once it is back"),
-          reason::kServerStopping);
-    }
-    monitor_.AwaitChange(version, options_.watch_poll);
-  }
 }
 
 absl::StatusOr<StoredSignature> ServerCore::GetSignature(absl::string_view id) {

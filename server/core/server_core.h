@@ -21,6 +21,8 @@
 #include "common/listing.h"
 #include "server/core/job_leases.h"
 #include "server/core/job_monitor.h"
+#include "server/core/job_view.h"
+#include "server/core/job_watchers.h"
 
 namespace affsig::store {
 class BlobCatalog;
@@ -39,15 +41,11 @@ struct ServerOptions {
   std::vector<std::string> data_roots;  // where server paths may point (--data-root)
   std::string version;
   absl::Duration default_timeout = absl::Hours(1);  // for jobs that set none
-  // How often a watcher looks at the database even when nothing was signalled.
+  // How often watched jobs are read again even when the monitor saw no change.
   absl::Duration watch_poll = absl::Seconds(1);
+  // The most QUEUED jobs; beyond, submissions are refused (RESOURCE_EXHAUSTED).
+  int64_t max_queued_jobs = 100000;
   LeaseOptions leases;
-};
-
-// A job as clients see it: the stored job and, while it runs, where and how far.
-struct JobView {
-  Job job;
-  std::optional<RunningJob> running;
 };
 
 // An upload in progress: bytes are appended as they arrive, FinishUpload stores them.
@@ -92,6 +90,8 @@ class ServerCore {
   ~ServerCore();
 
   JobLeases& leases() { return leases_; }
+  // WatchJob: watches that hold no thread.
+  JobWatchers& watchers() { return watchers_; }
   // What opening found of the previous run, for the log.
   std::string RecoverySummary() const;
   // From now on submissions are refused and every watch ends: the server is stopping.
@@ -115,10 +115,6 @@ class ServerCore {
   absl::StatusOr<Page<JobView>> ListJobs(const JobFilter& filter, const PageRequest& page);
   absl::StatusOr<JobView> CancelJob(absl::string_view id);
   absl::Status DeleteJob(absl::string_view id);
-  // Calls `send` with the job now and after every change of state or progress, until it ends.
-  // Returns OK after the final state was sent, CANCELLED when `send` returns false (the watcher
-  // left), UNAVAILABLE when the server stops, NOT_FOUND when the job is (or gets) deleted.
-  absl::Status WatchJob(absl::string_view id, const std::function<bool(const JobView&)>& send);
 
   absl::StatusOr<StoredSignature> GetSignature(absl::string_view id);
   absl::StatusOr<Page<StoredSignature>> ListSignatures(const JobFilter& filter,
@@ -141,6 +137,7 @@ class ServerCore {
   std::unique_ptr<store::BlobCatalog> catalog_;
   JobMonitor monitor_;
   JobLeases leases_;
+  JobWatchers watchers_;
   const int64_t started_at_ms_;
 };
 

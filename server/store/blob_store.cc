@@ -1,13 +1,20 @@
 #include "server/store/blob_store.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <vector>
 
 #include <atomic>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/error_reason.h"
 
 namespace affsig::store {
@@ -86,9 +93,16 @@ absl::StatusOr<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& da
           absl::StrCat("cannot create '", data_dir, "/", sub, "': ", error.message()));
     }
   }
-  // Partial uploads of a previous run are garbage.
+  // Partial uploads of a previous run are garbage — but not those of another process sharing the
+  // folder (workers on one machine may share a cache): a temporary file is removed when the
+  // process named in it is gone, or when it is a day old.
+  const auto stale_before = fs::file_time_type::clock::now() - std::chrono::hours(24);
   for (const auto& entry : fs::directory_iterator(fs::path(data_dir) / "tmp", error)) {
-    fs::remove(entry.path(), error);
+    std::vector<std::string> parts = absl::StrSplit(entry.path().filename().string(), '-');
+    pid_t pid = 0;
+    const bool owner_alive = parts.size() == 3 && absl::SimpleAtoi(parts[1], &pid) && pid > 0 &&
+                             (kill(pid, 0) == 0 || errno == EPERM);
+    if (!owner_alive || entry.last_write_time(error) < stale_before) fs::remove(entry.path(), error);
   }
   return std::unique_ptr<BlobStore>(new BlobStore(data_dir, max_bytes));
 }

@@ -97,21 +97,32 @@ absl::Status JobQueue::Recover() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec) {
+absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, bool* created) {
   absl::MutexLock lock(&mutex_);
-  const std::string id = RandomId("job");
+  std::string id = RandomId("job");
+  bool made_here = true;
   const DataColumns data = DataToColumns(spec.data);
   RETURN_IF_ERROR(db_->Transaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
-    ASSIGN_OR_RETURN(
+    if (!spec.request_id.empty()) {
+      ASSIGN_OR_RETURN(auto made, db_->Prepare("SELECT id FROM jobs WHERE request_id = ?"));
+      made->Bind(1, spec.request_id);
+      if (made->Step()) {
+        id = made->Text(0);
+        made_here = false;
+        return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(made->status());
+    }    ASSIGN_OR_RETURN(
         auto insert,
         db_->Prepare("INSERT INTO jobs (id, seq, name, model_sha256, input_sha256, activations, "
-                     "priority, state, created_at, data_source, data_options, timeout_ms) VALUES "
-                     "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?, ?, ?, ?, ?, 'QUEUED', "
-                     "?, ?, ?, ?)"));
+                     "priority, state, created_at, data_source, data_options, timeout_ms, "
+                     "request_id) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?, ?, "
+                     "?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?)"));
     insert->Bind(1, id).Bind(2, spec.name).Bind(3, spec.model_sha256);
     insert->Bind(4, data.input_sha256).Bind(5, ActivationModeName(spec.activations));
     insert->Bind(6, spec.priority).Bind(7, NowMs()).Bind(8, data.data_source);
     insert->Bind(9, data.data_options).Bind(10, absl::ToInt64Milliseconds(spec.timeout));
+    insert->Bind(11, spec.request_id);
     RETURN_IF_ERROR(insert->Run());
     ASSIGN_OR_RETURN(auto label,
                      db_->Prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)"));
@@ -122,6 +133,7 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec) {
     }
     return absl::OkStatus();
   }));
+  if (created != nullptr) *created = made_here;
   return ReadJob(*db_, id);
 }
 
@@ -144,6 +156,13 @@ absl::StatusOr<std::map<JobState, int64_t>> JobQueue::CountByState() {
   }
   RETURN_IF_ERROR(select->status());
   return counts;
+}
+
+absl::StatusOr<int64_t> JobQueue::CountQueued() {
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(auto select, db_->Prepare("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'"));
+  if (!select->Step()) return select->status();
+  return select->Int(0);
 }
 
 absl::StatusOr<std::optional<Claimed>> JobQueue::Claim(const LeaseHolder& holder) {

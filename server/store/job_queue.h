@@ -72,12 +72,15 @@ class JobQueue {
   // left (recovery()).
   static absl::StatusOr<std::unique_ptr<JobQueue>> Open(const std::string& path);
 
-  absl::StatusOr<Job> Submit(const JobSpec& spec);
+  // Queues a new job — or, when the spec's request id already made one, returns that job and
+  // queues nothing; `created` (when given) says which.
+  absl::StatusOr<Job> Submit(const JobSpec& spec, bool* created = nullptr);
   absl::StatusOr<Job> Get(absl::string_view id);
   // Newest first.
   absl::StatusOr<Page<Job>> List(const JobFilter& filter, const PageRequest& page);
   // How many jobs are in each state.
   absl::StatusOr<std::map<JobState, int64_t>> CountByState();
+  absl::StatusOr<int64_t> CountQueued();
 
   // The next QUEUED job whose backoff has passed, now RUNNING under a new lease that `holder`
   // holds; nullopt when none waits.

@@ -1,6 +1,7 @@
 #include "server/worker/blob_cache.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -52,10 +53,16 @@ void BlobCache::Touch(const std::string& sha256, int64_t size) {
 }
 
 void BlobCache::Evict() {
+  const auto recent = fs::file_time_type::clock::now() -
+                      std::chrono::duration_cast<fs::file_time_type::duration>(
+                          absl::ToChronoNanoseconds(options_.keep_recent));
   auto it = by_use_.end();
   while (size_bytes_ > options_.max_bytes && it != by_use_.begin()) {
     --it;
     if (in_use_.count(*it) > 0) continue;
+    std::error_code error;
+    const auto used = fs::last_write_time(store::BlobStore::PathIn(options_.dir, *it), error);
+    if (!error && used > recent) continue;  // another worker's, just now
     const std::string sha256 = *it;
     if (absl::Status removed = store_->Remove(sha256); !removed.ok()) {
       LogLine(std::string(removed.message()));

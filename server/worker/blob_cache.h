@@ -1,7 +1,7 @@
 // The blobs (models and uploaded inputs) a worker has fetched from its server, kept by sha256 in
-// a folder of its own (--cache-dir) and bounded in size: the least recently used go first, but
-// never one the current job uses. A local worker reads its server's blob folder in place instead
-// (--server-data-dir), copying nothing.
+// a folder (--cache-dir) and bounded in size: the least recently used go first, but never one the
+// current job uses, nor one another worker sharing the folder used moments ago. A local worker
+// reads its server's blob folder in place instead (--server-data-dir), copying nothing.
 #ifndef AFFSIG_SERVER_WORKER_BLOB_CACHE_H_
 #define AFFSIG_SERVER_WORKER_BLOB_CACHE_H_
 
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/store/blob_store.h"
 
 namespace affsig::worker {
@@ -22,6 +23,9 @@ struct BlobCacheOptions {
   std::string dir;                           // the cache's own folder
   int64_t max_bytes = int64_t{10} << 30;     // the cache's size, and the largest blob it takes
   std::string server_data_dir;               // the server's --data-dir, when on this machine
+  // Workers on one machine may share a folder: a blob any of them used this recently (each use
+  // refreshes the file's time) is not evicted, whatever the size.
+  absl::Duration keep_recent = absl::Minutes(10);
 };
 
 class BlobCache {

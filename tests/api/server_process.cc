@@ -1,6 +1,7 @@
 #include "tests/api/server_process.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,17 +17,20 @@ namespace affsig::testing {
 
 std::string ServerBinary() { return AFFSIG_SERVER_BINARY; }
 
-absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& flags) {
+absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& flags,
+                                                   const std::string& binary) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // A test that crashes takes its servers with it (and so releases ctest's output pipe).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(pipe_fds[1], STDOUT_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
     // One LibTorch thread unless `flags` say otherwise: test servers run side by side.
-    std::vector<std::string> args = {AFFSIG_SERVER_BINARY, "--listen=127.0.0.1:0", "--threads=1"};
+    std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--threads=1"};
     args.insert(args.end(), flags.begin(), flags.end());
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());

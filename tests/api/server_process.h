@@ -16,13 +16,15 @@ std::string ServerBinary();
 
 class ServerProcess {
  public:
-  // Starts the server with --listen=127.0.0.1:0 --threads=1 and `flags` (which may override
-  // them), and waits for its address line.
-  static absl::StatusOr<ServerProcess> Start(const std::vector<std::string>& flags);
+  // Starts the server (`binary`, by default this build's) with --listen=127.0.0.1:0 --threads=1
+  // and `flags` (which may override them), and waits for its address line.
+  static absl::StatusOr<ServerProcess> Start(const std::vector<std::string>& flags,
+                                             const std::string& binary = ServerBinary());
   ServerProcess(ServerProcess&& other) noexcept;
   ~ServerProcess();
 
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
   // Sends `signal` and waits; returns the exit status (or 128 + signal when killed by it).
   int Stop(int signal);
 

@@ -335,7 +335,9 @@ TEST_F(SignatureServiceTest, SigtermLetsTheRunningJobFinishAndAWatcherFollowsItA
   EXPECT_EQ(watched->state(), v1::SUCCEEDED);
   EXPECT_EQ(watched->attempts(), 1);  // finished before the stop, not requeued
   client::SignatureClient client(restarted->address());
-  EXPECT_EQ(client.GetSignature(id)->entries_size(), 400);
+  auto signature = client.GetSignature(id);
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_EQ(signature->entries_size(), 400);
 }
 
 TEST_F(SignatureServiceTest, MigratesAnExistingDatabaseAndRefusesANewerOne) {

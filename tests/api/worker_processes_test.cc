@@ -143,6 +143,10 @@ TEST_F(WorkerProcessesTest, AFrozenWorkerPastItsLeaseIsFencedOffAndAnotherOneFin
   const std::string input = DeepInput(256);
   const std::string job = SubmitOrDie(DeepModel(), input);
   ASSERT_EQ(WaitUntilRunning(job), "frozen");
+  // Frozen once it holds the lease: the server may have granted it while the answer was still
+  // on its way, and a worker that never heard of its lease has nothing to be fenced from.
+  ASSERT_TRUE(frozen.WaitForLog(absl::StrCat("job ", job, " leased"), absl::Seconds(60)))
+      << frozen.Log();
   frozen.Signal(SIGSTOP);
   testing::WorkerProcess other = StartRemoteWorker("other");
   ASSERT_EQ(WaitUntilRunning(job, 2), "other");

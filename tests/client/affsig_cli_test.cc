@@ -185,7 +185,7 @@ TEST_F(AffsigCliTest, ExitCodesTellUsageNotFoundAndUnreachableApart) {
   EXPECT_THAT(oversize.err, HasSubstr("limit"));
 
   // $AFFSIG_SERVER names the server when --server does not; nothing listens on port 1.
-  const auto unreachable = Affsig({"info"}, {"AFFSIG_SERVER=127.0.0.1:1"});
+  const auto unreachable = Affsig({"info", "--connect-timeout=1"}, {"AFFSIG_SERVER=127.0.0.1:1"});
   EXPECT_EQ(unreachable.exit_code, 3);
   EXPECT_EQ(CountLines(unreachable.err), 1);
   EXPECT_THAT(unreachable.err, HasSubstr("AFFSIG_SERVER"));

@@ -145,7 +145,7 @@ TEST(JobMonitorTest, WaitersWakeOnAChangeOrAtClose) {
     monitor.AwaitChange(seen, absl::Seconds(30));
     waited = absl::Now() - start;
   });
-  monitor.Changed();
+  monitor.JobChanged("job-a");
   waiter.join();
   EXPECT_LT(waited, absl::Seconds(10));
   EXPECT_NE(monitor.version(), seen);
@@ -160,6 +160,22 @@ TEST(JobMonitorTest, WaitersWakeOnAChangeOrAtClose) {
   monitor.AwaitChange(monitor.version(), absl::Seconds(30));
   monitor.AwaitChange(monitor.version(), absl::Seconds(30));
   EXPECT_LT(absl::Now() - closed, absl::Seconds(10));
+}
+
+TEST(JobMonitorTest, TellsWhichJobsChangedSinceAVersion) {
+  JobMonitor monitor;
+  const uint64_t start = monitor.version();
+  monitor.JobChanged("job-a");
+  const uint64_t middle = monitor.version();
+  monitor.JobStarted("job-b", "w1", "cpu");
+  monitor.JobProgressed("job-b", JobProgress{1, 2, "relu", 1, 1});
+  EXPECT_THAT(*monitor.ChangedSince(start), ::testing::ElementsAre("job-a", "job-b"));
+  EXPECT_THAT(*monitor.ChangedSince(middle), ::testing::ElementsAre("job-b"));
+  EXPECT_TRUE(monitor.ChangedSince(monitor.version())->empty());
+  // The log keeps the latest few thousand changes: older than that, anything may have changed.
+  for (int i = 0; i < 5000; ++i) monitor.JobChanged("job-c");
+  EXPECT_FALSE(monitor.ChangedSince(start).has_value());
+  EXPECT_THAT(*monitor.ChangedSince(monitor.version() - 1), ::testing::ElementsAre("job-c"));
 }
 
 }  // namespace

@@ -94,8 +94,12 @@ class BlobCacheTest : public ::testing::Test {
     };
   }
 
-  std::unique_ptr<BlobCache> OpenCache(int64_t max_bytes, const std::string& server_data_dir = "") {
-    auto cache = BlobCache::Open({CacheDir(), max_bytes, server_data_dir}, FetchFromServer());
+  // A cache of this process alone: blobs used moments ago are evicted as any other (one test
+  // below shares its folder, as workers on one machine may).
+  std::unique_ptr<BlobCache> OpenCache(int64_t max_bytes, const std::string& server_data_dir = "",
+                                       absl::Duration keep_recent = absl::ZeroDuration()) {
+    auto cache = BlobCache::Open({CacheDir(), max_bytes, server_data_dir, keep_recent},
+                                 FetchFromServer());
     EXPECT_TRUE(cache.ok()) << cache.status();
     return cache.ok() ? *std::move(cache) : nullptr;
   }
@@ -220,6 +224,29 @@ TEST_F(BlobCacheTest, EvictsTheLeastRecentlyUsedBlobsOnceOverItsSize) {
   EXPECT_EQ(fetches_[a], 2);
   EXPECT_EQ(fetches_[b], 1);
   EXPECT_EQ(fetches_[c], 1);
+}
+
+TEST_F(BlobCacheTest, ABlobAnotherWorkerUsedMomentsAgoIsNotEvicted) {
+  const std::string a = Put(Bytes('a')), b = Put(Bytes('b')), c = Put(Bytes('c'));
+  // Two workers on one folder: the first fetched a, the second uses b and c.
+  auto first = OpenCache(250, "", absl::Minutes(10));
+  ASSERT_TRUE(first->Path(a).ok());
+  first->Release();
+  auto second = OpenCache(250, "", absl::Minutes(10));
+  ASSERT_TRUE(second->Path(b).ok());
+  second->Release();
+  ASSERT_TRUE(second->Path(c).ok());
+  second->Release();
+  // Over its size, the second cache would evict a, the least recently used: but the first worker
+  // used it a moment ago, and may be reading it.
+  EXPECT_TRUE(Cached(a));
+  EXPECT_GT(second->size_bytes(), 250);
+  // Once a's use is old, it goes.
+  SetLastUse(a, std::chrono::hours(1));
+  ASSERT_TRUE(second->Path(b).ok());
+  second->Release();
+  EXPECT_FALSE(Cached(a));
+  EXPECT_LE(second->size_bytes(), 250);
 }
 
 TEST_F(BlobCacheTest, NeverEvictsABlobUsedSinceTheLastRelease) {
