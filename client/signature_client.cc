@@ -14,6 +14,7 @@
 #include "common/error_reason.h"
 #include "common/sha256.h"
 #include "common/status_macros.h"
+#include "proto/channel_arguments.h"
 #include "proto/grpc_status.h"
 
 namespace affsig::client {
@@ -60,15 +61,7 @@ constexpr char kServiceConfig[] = R"json({
 constexpr absl::Duration kCallTime = absl::Minutes(5);
 
 std::shared_ptr<grpc::Channel> CreateChannel(const std::string& address) {
-  grpc::ChannelArguments arguments;
-  // A server that restarts is found again within seconds: gRPC's default reconnect backoff grows
-  // to two minutes.
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
-  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  // A long watch keeps its connection alive (the server allows a ping every 10 s).
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30 * 1000);
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  grpc::ChannelArguments arguments = ServerChannelArguments();
   arguments.SetServiceConfigJSON(kServiceConfig);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
 }
@@ -103,6 +96,11 @@ void SignatureClient::Prepare(grpc::ClientContext& context) const {
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.connect_timeout + kCallTime));
 }
 
+void SignatureClient::PrepareUpload(grpc::ClientContext& context) const {
+  // No deadline: a large upload over a slow link takes as long as it takes.
+  context.set_wait_for_ready(true);
+}
+
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> SignatureClient::Unary(Stub& stub,
                                                 UnaryMethod<Stub, Request, Response> method,
@@ -129,7 +127,7 @@ absl::StatusOr<v1::Blob> SignatureClient::UploadWithDigest(const std::string& pa
     RETURN_IF_ERROR(Connect());
     std::ifstream in(path, std::ios::binary);
     grpc::ClientContext context;
-    Prepare(context);
+    PrepareUpload(context);
     v1::Blob blob;
     auto writer = kind == BlobKind::kModel ? stub_->UploadModel(&context, &blob)
                                            : stub_->UploadInput(&context, &blob);

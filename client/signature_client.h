@@ -80,6 +80,7 @@ class SignatureClient {
   absl::Status Connect();
   // A context for a call: waiting for the connection, with a deadline past the connect timeout.
   void Prepare(grpc::ClientContext& context) const;
+  void PrepareUpload(grpc::ClientContext& context) const;
 
   // Streams the file, announcing `sha256` (its digest, already computed).
   absl::StatusOr<v1::Blob> UploadWithDigest(const std::string& path, BlobKind kind,

@@ -6,18 +6,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+
+extern char** environ;
 
 namespace affsig {
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         const std::vector<std::string>& environment) {
+                                         const std::vector<std::string>& environment,
+                                         absl::Duration timeout) {
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  // The environment is made before the fork: the child may only make async-signal-safe calls.
+  // Ours, but for the variables `environment` sets.
+  std::vector<char*> envp;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view name = absl::string_view(*entry).substr(0, std::strcspn(*entry, "="));
+    const bool replaced = std::any_of(environment.begin(), environment.end(), [&](const auto& e) {
+      return absl::StartsWith(e, name) && e.size() > name.size() && e[name.size()] == '=';
+    });
+    if (!replaced) envp.push_back(*entry);
+  }
+  for (const std::string& entry : environment) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -32,8 +50,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
     sigprocmask(SIG_SETMASK, &none, nullptr);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
-    for (const std::string& entry : environment) putenv(const_cast<char*>(entry.c_str()));
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(out_pipe[1]);
@@ -49,8 +66,21 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   std::string* sinks[2] = {&result.out, &result.err};
   int open_pipes = 2;
   char buffer[4096];
+  const absl::Time deadline = absl::Now() + timeout;
+  bool timed_out = false;
   while (open_pipes > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    const int wait_ms = left == absl::InfiniteDuration()
+                            ? -1
+                            : static_cast<int>(std::min<int64_t>(
+                                  absl::ToInt64Milliseconds(left) + 1, 60 * 1000));
+    const int ready = poll(fds, 2, wait_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -66,8 +96,15 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
       }
     }
   }
+  for (const pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
   int status = 0;
   waitpid(pid, &status, 0);
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat(argv[0], " ran longer than ",
+                                                    absl::FormatDuration(timeout)));
+  }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (result.exit_code == 127 && result.out.empty() && result.err.empty()) {
     return absl::UnavailableError(absl::StrCat("cannot run ", argv[0]));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace affsig {
 
@@ -19,9 +20,11 @@ struct CommandResult {
 };
 
 // Runs `argv` (argv[0] a path, or a name looked up in PATH) with `environment` ("NAME=value")
-// added to ours. UNAVAILABLE when it cannot be started.
+// added to ours. UNAVAILABLE when it cannot be started; DEADLINE_EXCEEDED, the command killed,
+// when it runs longer than `timeout`.
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         const std::vector<std::string>& environment = {});
+                                         const std::vector<std::string>& environment = {},
+                                         absl::Duration timeout = absl::InfiniteDuration());
 
 }  // namespace affsig
 

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/host_name.h"
 #include "common/log_line.h"
 #include "common/status_macros.h"
 #include "server/api/signature_service.h"
@@ -38,11 +39,6 @@ bool IsWildcard(const std::string& host) {
   return host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::";
 }
 
-std::string Hostname() {
-  char name[256] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
 
 }  // namespace
 
@@ -168,7 +164,7 @@ absl::Status Server::BuildAndStart(const Options& options) {
     slurm.server_address =
         !options_.slurm_server_address.empty()
             ? options_.slurm_server_address
-            : absl::StrCat(IsWildcard(host) ? Hostname() : host, ":", port);
+            : absl::StrCat(IsWildcard(host) ? HostName() : host, ":", port);
     slurm_workers_ = std::make_unique<launchers::SlurmWorkers>(
         slurm, [this]() -> absl::StatusOr<int64_t> {
           ASSIGN_OR_RETURN(core::ServerStatus status, core_->GetStatus());

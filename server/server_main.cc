@@ -77,14 +77,15 @@ int main(int argc, char** argv) {
   options.slurm_server_address = absl::GetFlag(FLAGS_slurm_server_address);
 
   affsig::Server server;
-  affsig::OnTerminationSignal([&server](int signal) {
-    affsig::LogLine(absl::StrCat("signal ", signal));
-    server.Shutdown();
-  });
   if (absl::Status started = server.BuildAndStart(options); !started.ok()) {
     std::cerr << "affsig-server: " << started.message() << "\n";
     return 1;
   }
+  // Taken only now: a SIGTERM during the start waits, blocked, until the server can stop.
+  affsig::OnTerminationSignal([&server](int signal) {
+    affsig::LogLine(absl::StrCat("signal ", signal));
+    server.Shutdown();
+  });
   // Scripts and tests read the address from this line.
   std::cout << "affsig-server listening on " << server.address() << " with "
             << server.local_workers() << " local worker(s)" << std::endl;

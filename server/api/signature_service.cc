@@ -1,6 +1,5 @@
 #include "server/api/signature_service.h"
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,13 +121,15 @@ absl::Status AddLabelFilters(const google::protobuf::RepeatedPtrField<std::strin
 }
 
 // An upload: each chunk appended as it arrives, the blob stored when the client half-closes.
+// Reactions may run concurrently (a read ending as the client leaves): the call is finished once.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
  public:
-  UploadReactor(core::ServerCore& core, BlobKind kind, v1::Blob* response)
-      : core_(core), kind_(kind), response_(response) {
+  UploadReactor(grpc::CallbackServerContext* context, core::ServerCore& core, BlobKind kind,
+                v1::Blob* response)
+      : context_(context), core_(core), kind_(kind), response_(response) {
     auto upload = core_.BeginUpload();
     if (!upload.ok()) {
-      Finish(ToGrpcStatus(upload.status()));
+      FinishOnce(ToGrpcStatus(upload.status()));
       return;
     }
     upload_ = *std::move(upload);
@@ -136,9 +137,10 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {
-      if (cancelled_) return;  // OnCancel finished it
-      Store();
+    if (!ok) {  // the client half-closed, or left
+      FinishOnce(context_->IsCancelled()
+                     ? grpc::Status(grpc::StatusCode::CANCELLED, "the upload was abandoned")
+                     : Store());
       return;
     }
     if (first_) {
@@ -147,29 +149,32 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
       first_ = false;
     }
     if (absl::Status appended = upload_->Append(chunk_.data()); !appended.ok()) {
-      Finish(ToGrpcStatus(appended));
+      FinishOnce(ToGrpcStatus(appended));
       return;
     }
     StartRead(&chunk_);
   }
   void OnCancel() override {
-    cancelled_ = true;
-    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the upload was abandoned"));
+    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the upload was abandoned"));
   }
   void OnDone() override { delete this; }
 
  private:
-  void Store() {
+  grpc::Status Store() {
     auto stored = core_.FinishUpload(*upload_, announced_, kind_, name_);
-    if (!stored.ok()) {
-      Finish(ToGrpcStatus(stored.status()));
-      return;
-    }
+    if (!stored.ok()) return ToGrpcStatus(stored.status());
     BlobToProto(stored->blob, response_);
     response_->set_already_stored(stored->already_stored);
-    Finish(grpc::Status::OK);
+    return grpc::Status::OK;
+  }
+  void FinishOnce(const grpc::Status& status) {
+    absl::MutexLock lock(&mutex_);
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
   }
 
+  grpc::CallbackServerContext* const context_;
   core::ServerCore& core_;
   const BlobKind kind_;
   v1::Blob* response_;
@@ -177,7 +182,8 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
   v1::UploadChunk chunk_;
   std::string announced_, name_;
   bool first_ = true;
-  std::atomic<bool> cancelled_{false};
+  absl::Mutex mutex_;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 // A watch: a JobWatcher of the core, which hands it every new view of the job on the watchers'
@@ -265,13 +271,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::Job>, public core
 }  // namespace
 
 grpc::ServerReadReactor<v1::UploadChunk>* SignatureServiceImpl::UploadModel(
-    grpc::CallbackServerContext*, v1::Blob* response) {
-  return new UploadReactor(core_, BlobKind::kModel, response);
+    grpc::CallbackServerContext* context, v1::Blob* response) {
+  return new UploadReactor(context, core_, BlobKind::kModel, response);
 }
 
 grpc::ServerReadReactor<v1::UploadChunk>* SignatureServiceImpl::UploadInput(
-    grpc::CallbackServerContext*, v1::Blob* response) {
-  return new UploadReactor(core_, BlobKind::kInput, response);
+    grpc::CallbackServerContext* context, v1::Blob* response) {
+  return new UploadReactor(context, core_, BlobKind::kInput, response);
 }
 
 grpc::Status SignatureServiceImpl::FindMissingBlobs(grpc::ServerContext*,

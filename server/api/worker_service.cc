@@ -52,7 +52,7 @@ grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
   const absl::Duration until_deadline =
       absl::FromChrono(context->deadline()) - absl::Now() - absl::Seconds(1);
   wait = std::max(absl::ZeroDuration(), std::min(wait, until_deadline));
-  auto lease = core_.leases().Acquire(worker, wait);
+  auto lease = core_.leases().Acquire(worker, wait, [context] { return context->IsCancelled(); });
   if (!lease.ok()) return ToGrpcStatus(lease.status());
   if (*lease) LeaseToProto(**lease, response->mutable_lease());
   return grpc::Status::OK;

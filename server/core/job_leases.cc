@@ -38,7 +38,6 @@ absl::Status JobLeases::AdoptOpenAttempts() {
           attempt.timeout};
     }
     monitor_.JobStarted(attempt.job_id, attempt.holder.worker, attempt.holder.device);
-    if (attempt.cancel_requested) monitor_.JobCancelRequested(attempt.job_id, now);
     LogLine(absl::StrCat("job ", attempt.job_id, " still RUNNING on ", attempt.holder.worker,
                          ": its lease is kept for the worker to renew"));
   }
@@ -58,7 +57,8 @@ void JobLeases::AddLocalWorker(absl::string_view name, absl::string_view device)
 }
 
 absl::StatusOr<std::optional<Lease>> JobLeases::Acquire(const WorkerRequest& request,
-                                                        absl::Duration wait) {
+                                                        absl::Duration wait,
+                                                        const std::function<bool()>& gone) {
   bool local = false;
   {
     absl::MutexLock lock(&mutex_);
@@ -80,11 +80,19 @@ absl::StatusOr<std::optional<Lease>> JobLeases::Acquire(const WorkerRequest& req
     int64_t seen = 0;
     {
       absl::MutexLock lock(&mutex_);
-      if (!leasing_) return std::optional<Lease>();
+      // An error, not an empty answer: the worker backs off instead of asking again at once.
+      if (!leasing_) return ServerStoppingError();
       seen = queued_signals_;
     }
+    if (gone && gone()) return std::optional<Lease>();  // the worker stopped waiting
     ASSIGN_OR_RETURN(std::optional<store::Claimed> claimed,
                      queue_.Claim({request.worker, request.device, local}));
+    if (claimed && gone && gone()) {
+      // Claimed for a worker that left meanwhile: back to the queue, not counted as lost.
+      EndLease(claimed->attempt.lease_id, AttemptOutcome::kReturned,
+               "its worker left before it got the job");
+      return std::optional<Lease>();
+    }
     if (claimed) {
       const absl::Time now = options_.clock();
       Lease lease;
@@ -95,11 +103,15 @@ absl::StatusOr<std::optional<Lease>> JobLeases::Acquire(const WorkerRequest& req
       lease.deadline_in = deadline - now;
       lease.job = std::move(claimed->job);
       {
+        // Under the lock, so that a cancel between the claim and here is not lost.
         absl::MutexLock lock(&mutex_);
         active_[lease.lease_id] = {lease.job.id, request.worker, now + options_.lease, deadline,
                                    claimed->attempt.timeout};
+        monitor_.JobStarted(lease.job.id, request.worker, request.device);
+        if (pending_cancels_.erase(lease.job.id) > 0 || lease.job.cancel_requested) {
+          monitor_.JobCancelRequested(lease.job.id, now);
+        }
       }
-      monitor_.JobStarted(lease.job.id, request.worker, request.device);
       LogLine(absl::StrCat("job ", lease.job.id, " RUNNING on ", request.worker, " (attempt ",
                            lease.attempt, ")"));
       return std::optional<Lease>(std::move(lease));
@@ -146,7 +158,10 @@ absl::StatusOr<Renewal> JobLeases::Renew(absl::string_view lease_id,
 
 void JobLeases::Forget(const std::string& lease_id) {
   absl::MutexLock lock(&mutex_);
-  active_.erase(lease_id);
+  auto it = active_.find(lease_id);
+  if (it == active_.end()) return;
+  monitor_.JobEnded(it->second.job_id);
+  active_.erase(it);
 }
 
 absl::Status JobLeases::Complete(absl::string_view lease_id, const Signature& signature) {
@@ -156,7 +171,6 @@ absl::Status JobLeases::Complete(absl::string_view lease_id, const Signature& si
     return job.status();
   }
   Forget(std::string(lease_id));
-  monitor_.JobEnded(job->id);
   const std::string worker = job->history.empty() ? "" : job->history.back().worker;
   LogLine(absl::StrCat("job ", job->id, " SUCCEEDED on ", worker, " (", signature.size(),
                        " entries)"));
@@ -171,30 +185,29 @@ absl::Status JobLeases::End(absl::string_view lease_id, AttemptOutcome outcome,
         "a worker ends its attempt FAILED, CANCELLED or RETURNED; success is CompleteJob");
   }
   ASSIGN_OR_RETURN(Job job, queue_.EndAttempt(lease_id, outcome, reason, options_.retry));
-  Forget(std::string(lease_id));
-  monitor_.JobEnded(job.id);
+  Ended(std::string(lease_id), job, outcome, reason);
+  return absl::OkStatus();
+}
+
+void JobLeases::Ended(const std::string& lease_id, const Job& job, AttemptOutcome outcome,
+                      absl::string_view reason) {
+  Forget(lease_id);
   LogLine(absl::StrCat("job ", job.id, " ", JobStateName(job.state), " (attempt ",
                        AttemptOutcomeName(outcome), ")", reason.empty() ? "" : ": ", reason));
   if (job.state == JobState::kQueued) NotifyQueued();
-  return absl::OkStatus();
 }
 
 void JobLeases::EndLease(const std::string& lease_id, AttemptOutcome outcome,
                          const std::string& reason) {
   absl::StatusOr<Job> job = queue_.EndAttempt(lease_id, outcome, reason, options_.retry);
-  std::string job_id;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (auto it = active_.find(lease_id); it != active_.end()) {
-      job_id = it->second.job_id;
-      active_.erase(it);
-    }
+  if (job.ok()) {
+    Ended(lease_id, *job, outcome, reason);
+  } else if (ErrorReason(job.status()) == reason::kLeaseExpired) {
+    Forget(lease_id);  // ended meanwhile: the worker's own end came first
+  } else {
+    // The store failed (a write lock held too long): the lease stays, the next round retries.
+    LogLine(absl::StrCat("lease ", lease_id, ": cannot end it now: ", job.status().message()));
   }
-  if (!job_id.empty()) monitor_.JobEnded(job_id);
-  if (!job.ok()) return;  // ended meanwhile: the worker's own end came first
-  LogLine(absl::StrCat("job ", job->id, " ", JobStateName(job->state), " (attempt ",
-                       AttemptOutcomeName(outcome), "): ", reason));
-  if (job->state == JobState::kQueued) NotifyQueued();
 }
 
 void JobLeases::WorkerLost(absl::string_view worker, absl::string_view reason) {
@@ -216,7 +229,15 @@ void JobLeases::NotifyQueued() {
 }
 
 void JobLeases::CancelRequested(absl::string_view job_id) {
-  monitor_.JobCancelRequested(job_id, options_.clock());
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [lease_id, active] : active_) {
+    if (active.job_id == job_id) {
+      monitor_.JobCancelRequested(job_id, options_.clock());
+      return;
+    }
+  }
+  // Claimed a moment ago and not yet listed: Acquire applies it.
+  pending_cancels_.insert(std::string(job_id));
 }
 
 void JobLeases::Enforce() {

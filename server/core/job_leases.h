@@ -72,8 +72,10 @@ class JobLeases {
   void AddLocalWorker(absl::string_view name, absl::string_view device);
 
   // The next job for this worker, waiting up to `wait` for one; nullopt when none came, or when
-  // the server no longer gives leases (it is stopping).
-  absl::StatusOr<std::optional<Lease>> Acquire(const WorkerRequest& worker, absl::Duration wait);
+  // `gone` says the worker stopped waiting (its call was cancelled): a job claimed for it then
+  // goes back to the queue. UNAVAILABLE when the server no longer gives leases (it is stopping).
+  absl::StatusOr<std::optional<Lease>> Acquire(const WorkerRequest& worker, absl::Duration wait,
+                                               const std::function<bool()>& gone = nullptr);
   // FAILED_PRECONDITION (LEASE_EXPIRED) when the lease is no longer current: drop the job.
   absl::StatusOr<Renewal> Renew(absl::string_view lease_id,
                                 const std::optional<JobProgress>& progress);
@@ -96,8 +98,6 @@ class JobLeases {
   // Ends the open leases of local workers as RETURNED: they stopped with the server.
   void ReturnLocalLeases(absl::string_view reason);
 
-  const LeaseOptions& options() const { return options_; }
-
  private:
   struct Active {
     std::string job_id;
@@ -107,9 +107,14 @@ class JobLeases {
     absl::Duration timeout;
   };
 
-  // Ends the attempt in the store and forgets it; `why` goes to the log. An attempt that has
-  // ended meanwhile (the worker completed it first) is left as it is.
+  // Ends the attempt in the store and forgets it; `reason` goes to the log. An attempt that has
+  // ended meanwhile (the worker completed it first) is forgotten; one the store could not end
+  // now stays, for the next round to try again.
   void EndLease(const std::string& lease_id, AttemptOutcome outcome, const std::string& reason);
+  // After the store ended an attempt: forgotten here and in the monitor, logged, the queue woken
+  // when the job waits again.
+  void Ended(const std::string& lease_id, const Job& job, AttemptOutcome outcome,
+             absl::string_view reason);
   void Forget(const std::string& lease_id) ABSL_LOCKS_EXCLUDED(mutex_);
 
   store::JobQueue& queue_;
@@ -119,6 +124,8 @@ class JobLeases {
   absl::Mutex mutex_;
   std::map<std::string, Active, std::less<>> active_ ABSL_GUARDED_BY(mutex_);  // by lease id
   std::set<std::string, std::less<>> local_workers_ ABSL_GUARDED_BY(mutex_);
+  // Jobs cancelled between their claim and their listing here (Acquire applies them).
+  std::set<std::string, std::less<>> pending_cancels_ ABSL_GUARDED_BY(mutex_);
   bool leasing_ ABSL_GUARDED_BY(mutex_) = true;
   int64_t queued_signals_ ABSL_GUARDED_BY(mutex_) = 0;
 };

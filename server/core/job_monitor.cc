@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/error_reason.h"
+
 namespace affsig::core {
 namespace {
 
@@ -9,6 +11,11 @@ namespace {
 constexpr size_t kChangeLogLength = 4096;
 
 }  // namespace
+
+absl::Status ServerStoppingError() {
+  return WithReason(absl::UnavailableError("the server is stopping: try again once it is back"),
+                    reason::kServerStopping);
+}
 
 void JobMonitor::BumpLocked(absl::string_view job_id) {
   ++version_;
@@ -27,11 +34,6 @@ void JobMonitor::WorkerSeen(const WorkerStatus& worker) {
 void JobMonitor::WorkerRenewed(absl::string_view name, absl::Time when) {
   absl::MutexLock lock(&mutex_);
   if (auto it = workers_.find(name); it != workers_.end()) it->second.last_seen = when;
-}
-
-void JobMonitor::WorkerGone(absl::string_view name) {
-  absl::MutexLock lock(&mutex_);
-  if (auto it = workers_.find(name); it != workers_.end()) workers_.erase(it);
 }
 
 void JobMonitor::ForgetWorkersUnseenSince(absl::Time cutoff) {

@@ -1,7 +1,7 @@
 // What the database does not hold: the workers as the server last saw them, and each running
 // job's worker, progress and cancel request. Every change of a job bumps a version and is logged
-// with the job's id, so that watchers (JobWatchers) wait for the next change instead of polling
-// the database, and then read again only the jobs that changed.
+// with the job's id, so that watchers (JobWatchers) wait for the next change and then read again
+// only the jobs that changed.
 #ifndef AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 #define AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 
@@ -14,11 +14,15 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace affsig::core {
+
+// UNAVAILABLE with the reason SERVER_STOPPING: try again once the server is back.
+absl::Status ServerStoppingError();
 
 struct JobProgress {
   int64_t done = 0;   // activations scored, over every batch
@@ -54,8 +58,6 @@ class JobMonitor {
   void WorkerSeen(const WorkerStatus& worker);
   // A worker renewed its lease at `when`.
   void WorkerRenewed(absl::string_view name, absl::Time when);
-  // A worker that will not be seen again (it left, or a local one died and restarts).
-  void WorkerGone(absl::string_view name);
   // Forgets the remote workers not seen since `cutoff`; local ones stay listed.
   void ForgetWorkersUnseenSince(absl::Time cutoff);
   std::vector<WorkerStatus> Workers() const;

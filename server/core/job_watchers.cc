@@ -3,7 +3,6 @@
 #include <utility>
 #include <vector>
 
-#include "common/error_reason.h"
 #include "common/status_macros.h"
 
 namespace affsig::core {
@@ -29,10 +28,7 @@ absl::StatusOr<uint64_t> JobWatchers::Add(absl::string_view job_id, JobWatcher* 
   uint64_t id = 0;
   {
     absl::MutexLock lock(&mutex_);
-    if (stopping_) {
-      return WithReason(absl::UnavailableError("the server is stopping: watch again once it is back"),
-                        reason::kServerStopping);
-    }
+    if (stopping_) return ServerStoppingError();
     id = next_id_++;
     watches_[id] = Watch{std::string(job_id), watcher, std::nullopt};
     fresh_.insert(std::string(job_id));
@@ -44,11 +40,6 @@ absl::StatusOr<uint64_t> JobWatchers::Add(absl::string_view job_id, JobWatcher* 
 void JobWatchers::Remove(uint64_t id) {
   absl::MutexLock lock(&mutex_);
   watches_.erase(id);
-}
-
-size_t JobWatchers::size() const {
-  absl::MutexLock lock(&mutex_);
-  return watches_.size();
 }
 
 void JobWatchers::Stop() {
@@ -68,10 +59,7 @@ void JobWatchers::Loop() {
       absl::MutexLock lock(&mutex_);
       if (stopping_ || monitor_.closed()) {
         stopping_ = true;
-        const absl::Status stopping = WithReason(
-            absl::UnavailableError("the server is stopping: watch again once it is back"),
-            reason::kServerStopping);
-        for (auto& [id, watch] : watches_) watch.watcher->OnEnd(stopping);
+        for (auto& [id, watch] : watches_) watch.watcher->OnEnd(ServerStoppingError());
         watches_.clear();
         return;
       }

@@ -1,8 +1,9 @@
 // Watches of jobs that hold no thread while they wait (WatchJob on gRPC's callback API). A watch
 // registers a JobWatcher for one job; one thread follows the monitor and, at every change, reads
 // each watched job that changed once — however many watch it — and hands the new view to each of
-// its watchers whose last view differs. A watcher is told of the final state (and then dropped),
-// or of the job's deletion, or of the server stopping.
+// its watchers whose last view differs. Every `poll` it also reads every watched job, whatever the
+// monitor saw. A watcher is told of the final state (and then dropped), or of the job's deletion,
+// or of the server stopping.
 #ifndef AFFSIG_SERVER_CORE_JOB_WATCHERS_H_
 #define AFFSIG_SERVER_CORE_JOB_WATCHERS_H_
 
@@ -52,7 +53,6 @@ class JobWatchers {
   void Remove(uint64_t id);
   // Tells every watcher the server stops (UNAVAILABLE), and ends the thread.
   void Stop();
-  size_t size() const;
 
  private:
   struct Watch {
@@ -69,7 +69,7 @@ class JobWatchers {
   JobMonitor& monitor_;
   const ReadJob read_;
   const absl::Duration poll_;
-  mutable absl::Mutex mutex_;
+  absl::Mutex mutex_;
   std::map<uint64_t, Watch> watches_ ABSL_GUARDED_BY(mutex_);
   std::set<std::string> fresh_ ABSL_GUARDED_BY(mutex_);  // jobs with a watch not yet served
   uint64_t next_id_ ABSL_GUARDED_BY(mutex_) = 1;

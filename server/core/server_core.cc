@@ -25,11 +25,6 @@ absl::Status CheckDigest(absl::string_view what, absl::string_view sha256) {
                     reason::kInvalidDigest);
 }
 
-absl::Status Stopping() {
-  return WithReason(absl::UnavailableError("the server is stopping: try again once it is back"),
-                    reason::kServerStopping);
-}
-
 }  // namespace
 
 PendingUpload::PendingUpload(std::unique_ptr<store::BlobUpload> upload)
@@ -176,15 +171,8 @@ absl::Status ServerCore::CheckSpec(JobSpec& spec) const {
 }
 
 absl::StatusOr<JobView> ServerCore::SubmitJob(JobSpec spec) {
-  if (monitor_.closed()) return Stopping();
+  if (monitor_.closed()) return ServerStoppingError();
   RETURN_IF_ERROR(CheckSpec(spec));
-  ASSIGN_OR_RETURN(int64_t queued, queue_->CountQueued());
-  if (queued >= options_.max_queued_jobs) {
-    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                          "the queue is full: ", queued, " jobs wait, the most this server takes "
-                          "(--max-queued-jobs); submit again later")),
-                      reason::kQueueFull);
-  }
   // Bytes first uploaded as an input can serve as a model: the catalog lists them as one too.
   if (!catalog_->Get(spec.model_sha256, BlobKind::kModel).ok()) {
     ASSIGN_OR_RETURN(std::string path, blobs_->PathOf(spec.model_sha256));
@@ -192,7 +180,7 @@ absl::StatusOr<JobView> ServerCore::SubmitJob(JobSpec spec) {
     RETURN_IF_ERROR(catalog_->Record(spec.model_sha256, BlobKind::kModel, size, ""));
   }
   bool created = false;
-  ASSIGN_OR_RETURN(Job job, queue_->Submit(spec, &created));
+  ASSIGN_OR_RETURN(Job job, queue_->Submit(spec, options_.max_queued_jobs, &created));
   if (!created) return View(std::move(job));  // a retried submission: the job it made
   LogLine(absl::StrCat("job ", job.id, " QUEUED model=", job.spec.model_sha256.substr(0, 12),
                        " priority=", job.spec.priority,

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "common/exit_status.h"
 #include "common/log_line.h"
 #include "server/launchers/child_process.h"
 
@@ -22,9 +23,6 @@ constexpr absl::Duration kFirstBackoff = absl::Seconds(1);
 constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
 // A worker that ran this long before dying starts again after the first backoff.
 constexpr absl::Duration kStableAfter = absl::Minutes(1);
-// The exit status of a worker that stopped itself to drop a job it could not interrupt
-// (EX_TEMPFAIL): it is started again at once.
-constexpr int kRestartMe = 75;
 
 }  // namespace
 
@@ -96,19 +94,25 @@ void LocalWorkers::Supervise(size_t index) {
       }
       free(line);
       fclose(output);
-      waitpid(child->pid, &status, 0);
+      // Its end is known before it is reaped, so that its pid is forgotten while still its own:
+      // Stop never signals a process that reused it.
+      siginfo_t ended;
+      waitid(P_PID, child->pid, &ended, WEXITED | WNOWAIT);
     } else {
       LogLine(absl::StrCat("cannot start the worker for ", device, ": ",
                            child.status().message()));
     }
+    bool stopping = false;
     {
       absl::MutexLock lock(&mutex_);
       slots_[index].pid = -1;
-      if (stopping_) return;
+      stopping = stopping_;
     }
+    if (child.ok()) waitpid(child->pid, &status, 0);
+    if (stopping) return;
     if (child.ok()) {
       on_exit_(name, absl::StrCat("worker lost: ", DescribeExit(status)));
-      if (WIFEXITED(status) && WEXITSTATUS(status) == kRestartMe) {
+      if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerExitRestartMe) {
         LogLine(absl::StrCat(name, " stopped itself to drop a job it could not interrupt; "
                              "starting it again"));
         backoff = kFirstBackoff;
@@ -119,8 +123,8 @@ void LocalWorkers::Supervise(size_t index) {
                            absl::FormatDuration(backoff)));
     }
     absl::MutexLock lock(&mutex_);
-    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopping_; };
-    mutex_.AwaitWithTimeout(absl::Condition(&stopping), backoff);
+    auto stop_requested = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopping_; };
+    mutex_.AwaitWithTimeout(absl::Condition(&stop_requested), backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }

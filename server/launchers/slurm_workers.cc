@@ -14,6 +14,9 @@
 namespace affsig::launchers {
 namespace {
 
+// A Slurm controller that does not answer must not hold the server (its shutdown waits for us).
+constexpr absl::Duration kCommandTimeout = absl::Seconds(30);
+
 absl::Status CommandFailed(const std::string& what, const CommandResult& result) {
   return absl::UnavailableError(absl::StrCat(what, " failed (exit status ", result.exit_code,
                                              "): ", absl::StripAsciiWhitespace(result.err)));
@@ -56,7 +59,8 @@ void SlurmWorkers::Loop() {
 absl::StatusOr<SlurmCount> SlurmWorkers::Count() {
   ASSIGN_OR_RETURN(CommandResult result,
                    RunCommand({"squeue", "--me", "--noheader", "--name=" + options_.job_name,
-                               "--states=PENDING,CONFIGURING,RUNNING", "--format=%T"}));
+                               "--states=PENDING,CONFIGURING,RUNNING", "--format=%T"},
+                              {}, kCommandTimeout));
   if (result.exit_code != 0) return CommandFailed("squeue", result);
   SlurmCount count;
   for (absl::string_view state : absl::StrSplit(result.out, '\n', absl::SkipWhitespace())) {
@@ -73,7 +77,8 @@ absl::Status SlurmWorkers::Submit() {
   ASSIGN_OR_RETURN(CommandResult result,
                    RunCommand({"sbatch", "--parsable", "--job-name=" + options_.job_name,
                                "--export=ALL,AFFSIG_SERVER=" + options_.server_address,
-                               options_.sbatch_script}));
+                               options_.sbatch_script},
+                              {}, kCommandTimeout));
   if (result.exit_code != 0) return CommandFailed("sbatch", result);
   LogLine(absl::StrCat("slurm: submitted worker job ", absl::StripAsciiWhitespace(result.out)));
   return absl::OkStatus();

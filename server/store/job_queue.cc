@@ -61,10 +61,7 @@ absl::StatusOr<std::unique_ptr<JobQueue>> JobQueue::Open(const std::string& path
 
 absl::Status JobQueue::Recover() {
   // Open attempts on local workers died with the previous run; a cancelled job is not run again.
-  ASSIGN_OR_RETURN(auto select, db_->Prepare(absl::StrCat("SELECT ", kOpenAttemptColumns)));
-  std::vector<OpenAttempt> open;
-  while (select->Step()) open.push_back(OpenAttemptFromRow(*select));
-  RETURN_IF_ERROR(select->status());
+  ASSIGN_OR_RETURN(std::vector<OpenAttempt> open, ReadOpenAttempts());
   for (const OpenAttempt& attempt : open) {
     if (attempt.cancel_requested) {
       RETURN_IF_ERROR(CloseAttempt(attempt, AttemptOutcome::kCancelled, "server restarted"));
@@ -97,7 +94,7 @@ absl::Status JobQueue::Recover() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, bool* created) {
+absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, int64_t max_queued, bool* created) {
   absl::MutexLock lock(&mutex_);
   std::string id = RandomId("job");
   bool made_here = true;
@@ -112,7 +109,20 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, bool* created) {
         return absl::OkStatus();
       }
       RETURN_IF_ERROR(made->status());
-    }    ASSIGN_OR_RETURN(
+    }
+    if (max_queued > 0) {
+      ASSIGN_OR_RETURN(auto queued,
+                       db_->Prepare("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'"));
+      if (!queued->Step()) return queued->status();
+      if (queued->Int(0) >= max_queued) {
+        return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                              "the queue is full: ", queued->Int(0),
+                              " jobs wait, the most this server takes (--max-queued-jobs); "
+                              "submit again later")),
+                          reason::kQueueFull);
+      }
+    }
+    ASSIGN_OR_RETURN(
         auto insert,
         db_->Prepare("INSERT INTO jobs (id, seq, name, model_sha256, input_sha256, activations, "
                      "priority, state, created_at, data_source, data_options, timeout_ms, "
@@ -156,13 +166,6 @@ absl::StatusOr<std::map<JobState, int64_t>> JobQueue::CountByState() {
   }
   RETURN_IF_ERROR(select->status());
   return counts;
-}
-
-absl::StatusOr<int64_t> JobQueue::CountQueued() {
-  absl::MutexLock lock(&mutex_);
-  ASSIGN_OR_RETURN(auto select, db_->Prepare("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'"));
-  if (!select->Step()) return select->status();
-  return select->Int(0);
 }
 
 absl::StatusOr<std::optional<Claimed>> JobQueue::Claim(const LeaseHolder& holder) {
@@ -372,6 +375,10 @@ absl::Status JobQueue::Delete(absl::string_view id) {
 
 absl::StatusOr<std::vector<OpenAttempt>> JobQueue::OpenAttempts() {
   absl::MutexLock lock(&mutex_);
+  return ReadOpenAttempts();
+}
+
+absl::StatusOr<std::vector<OpenAttempt>> JobQueue::ReadOpenAttempts() {
   ASSIGN_OR_RETURN(auto select, db_->Prepare(absl::StrCat("SELECT ", kOpenAttemptColumns)));
   std::vector<OpenAttempt> open;
   while (select->Step()) open.push_back(OpenAttemptFromRow(*select));

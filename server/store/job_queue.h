@@ -73,14 +73,15 @@ class JobQueue {
   static absl::StatusOr<std::unique_ptr<JobQueue>> Open(const std::string& path);
 
   // Queues a new job — or, when the spec's request id already made one, returns that job and
-  // queues nothing; `created` (when given) says which.
-  absl::StatusOr<Job> Submit(const JobSpec& spec, bool* created = nullptr);
+  // queues nothing; `created` (when given) says which. RESOURCE_EXHAUSTED (reason QUEUE_FULL)
+  // when `max_queued` jobs (0: no limit) wait already.
+  absl::StatusOr<Job> Submit(const JobSpec& spec, int64_t max_queued = 0,
+                             bool* created = nullptr);
   absl::StatusOr<Job> Get(absl::string_view id);
   // Newest first.
   absl::StatusOr<Page<Job>> List(const JobFilter& filter, const PageRequest& page);
   // How many jobs are in each state.
   absl::StatusOr<std::map<JobState, int64_t>> CountByState();
-  absl::StatusOr<int64_t> CountQueued();
 
   // The next QUEUED job whose backoff has passed, now RUNNING under a new lease that `holder`
   // holds; nullopt when none waits.
@@ -109,6 +110,7 @@ class JobQueue {
  private:
   explicit JobQueue(std::unique_ptr<Database> db) : db_(std::move(db)) {}
   absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::StatusOr<std::vector<OpenAttempt>> ReadOpenAttempts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The open attempt of `lease_id`, or FAILED_PRECONDITION (LEASE_EXPIRED).
   absl::StatusOr<OpenAttempt> FindOpen(absl::string_view lease_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);

@@ -16,6 +16,12 @@ namespace affsig::worker {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+constexpr int kFetchAttempts = 5;
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<BlobCache>> BlobCache::Open(BlobCacheOptions options, Fetch fetch) {
   ASSIGN_OR_RETURN(auto store, store::BlobStore::Open(options.dir, options.max_bytes));
   std::unique_ptr<BlobCache> cache(
@@ -93,12 +99,23 @@ absl::StatusOr<std::string> BlobCache::Path(const std::string& digest) {
                                               : static_cast<int64_t>(fs::file_size(*path, error)));
     return path;
   }
-  ASSIGN_OR_RETURN(auto upload, store_->BeginUpload());
-  RETURN_IF_ERROR(fetch_(sha256, *upload));
-  ASSIGN_OR_RETURN(store::StoredBlob stored, upload->Finish(sha256));
-  Touch(sha256, stored.size);
-  Evict();
-  return store_->PathOf(sha256);
+  // A fetch cut short by a server that restarts is started again from its first byte.
+  absl::Duration pause = absl::Seconds(1);
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(auto upload, store_->BeginUpload());
+    absl::Status fetched = fetch_(sha256, *upload);
+    if (fetched.ok()) {
+      ASSIGN_OR_RETURN(store::StoredBlob stored, upload->Finish(sha256));
+      Touch(sha256, stored.size);
+      Evict();
+      return store_->PathOf(sha256);
+    }
+    if (fetched.code() != absl::StatusCode::kUnavailable || attempt == kFetchAttempts) {
+      return fetched;
+    }
+    absl::SleepFor(pause);
+    pause *= 2;
+  }
 }
 
 void BlobCache::Release() {

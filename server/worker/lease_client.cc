@@ -1,6 +1,7 @@
 #include "server/worker/lease_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "proto/channel_arguments.h"
 #include "proto/grpc_status.h"
 #include "proto/proto_types.h"
 
@@ -9,18 +10,10 @@ namespace {
 
 constexpr absl::Duration kHeartbeatDeadline = absl::Seconds(5);
 constexpr absl::Duration kFetchDeadline = absl::Hours(1);
-// A whole signature in one message: hundreds of thousands of entries with batch scores.
-constexpr int kMaxMessageBytes = 256 << 20;
 
 std::shared_ptr<grpc::Channel> CreateChannel(const std::string& server) {
-  grpc::ChannelArguments arguments;
-  // A server that restarts is found again within seconds, not gRPC's default two minutes.
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
-  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  arguments.SetMaxSendMessageSize(kMaxMessageBytes);
-  arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), arguments);
+  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(),
+                                   ServerChannelArguments());
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/error_reason.h"
+#include "common/exit_status.h"
 #include "common/log_line.h"
 #include "common/status_macros.h"
 #include "proto/proto_types.h"
@@ -20,7 +21,9 @@ namespace {
 // every third of its length whatever happens.
 constexpr absl::Duration kProgressEvery = absl::Milliseconds(250);
 constexpr absl::Duration kCheckEvery = absl::Milliseconds(100);
-constexpr absl::Duration kEndDeadline = absl::Seconds(10);
+// One attempt at delivering a job's end, and how long to keep trying.
+constexpr absl::Duration kEndDeadline = absl::Minutes(1);
+constexpr absl::Duration kEndRetryFor = absl::Hours(1);
 constexpr absl::Duration kMaxRetryWait = absl::Seconds(30);
 
 }  // namespace
@@ -31,7 +34,8 @@ struct Worker::Attempt {
   bool progress_sent ABSL_GUARDED_BY(mutex) = true;
   StopReason stop ABSL_GUARDED_BY(mutex) = StopReason::kNone;
   absl::Time stop_at ABSL_GUARDED_BY(mutex);
-  bool done ABSL_GUARDED_BY(mutex) = false;
+  bool computing ABSL_GUARDED_BY(mutex) = true;  // the runner is at work
+  bool done ABSL_GUARDED_BY(mutex) = false;       // the end is delivered: renewals stop
 
   void StopFor(StopReason reason, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
     if (stop != StopReason::kNone) return;
@@ -150,15 +154,26 @@ void Worker::RunLeased(const v1::Lease& lease) {
     signature = runner_.Run(
         spec, [this](const std::string& sha256) { return cache_->Path(sha256); }, callbacks);
   }
+  cache_->Release();
+  // The lease is renewed until the end is delivered: a large signature takes a while to send,
+  // and a server that restarts meanwhile keeps a remote worker's lease for it to renew.
   StopReason stop;
   {
     absl::MutexLock lock(&attempt.mutex);
-    attempt.done = true;
+    attempt.computing = false;
     stop = attempt.stop;
   }
+  EndAttempt(attempt, lease, stop, signature);
+  {
+    absl::MutexLock lock(&attempt.mutex);
+    attempt.done = true;
+  }
   renewer.join();
-  cache_->Release();
+}
 
+void Worker::EndAttempt(Attempt& attempt, const v1::Lease& lease, StopReason stop,
+                        const absl::StatusOr<Signature>& signature) {
+  const std::string& job_id = lease.job().job_id();
   switch (stop) {
     case StopReason::kLeaseLost:
       LogLine(absl::StrCat("job ", job_id, ": the lease is no longer current; result dropped"));
@@ -169,41 +184,47 @@ void Worker::RunLeased(const v1::Lease& lease) {
     default:
       break;
   }
-  // Ending a job waits for a server that restarts meanwhile, while the lease could still be
-  // renewed (a remote worker's lease outlives a server restart).
-  const absl::Duration end_deadline =
-      std::max(kEndDeadline, 2 * absl::Milliseconds(lease.expires_in_ms()));
-  absl::Status ended;
-  if (signature.ok()) {
-    ended = client_.CompleteJob(lease.lease_id(), *signature, end_deadline);
-    if (ended.ok()) {
-      LogLine(absl::StrCat("job ", job_id, " done: ", signature->size(), " entries"));
-      return;
-    }
-  } else {
-    v1::AttemptOutcome outcome = v1::ATTEMPT_FAILED;
-    std::string reason(signature.status().message());
-    const absl::StatusCode code = signature.status().code();
+  v1::AttemptOutcome outcome = v1::ATTEMPT_FAILED;
+  std::string reason;
+  if (!signature.ok()) {
+    reason = std::string(signature.status().message());
     if (stop == StopReason::kCancelled) {
       outcome = v1::ATTEMPT_CANCELLED;
       reason = "cancelled while running";
     } else if (stop == StopReason::kWorkerStopping) {
       outcome = v1::ATTEMPT_RETURNED;
       reason = "its worker stopped before it finished";
-    } else if (code == absl::StatusCode::kUnavailable ||
-               code == absl::StatusCode::kDeadlineExceeded) {
-      // Not the job's fault (a blob could not be fetched from a server that was restarting):
-      // it runs again.
-      outcome = v1::ATTEMPT_RETURNED;
-    }
-    ended = client_.FailJob(lease.lease_id(), outcome, reason, end_deadline);
-    if (ended.ok()) {
-      LogLine(absl::StrCat("job ", job_id, " ended ", v1::AttemptOutcome_Name(outcome), ": ",
-                           reason));
-      return;
     }
   }
-  LogLine(absl::StrCat("job ", job_id, ": the server refused its end: ", ended.message()));
+  // Sent until it arrives: an unreachable server is waited for with a growing pause, as long as
+  // the lease is not known to be lost.
+  absl::Duration pause = absl::Seconds(1);
+  const absl::Time give_up = absl::Now() + kEndRetryFor;
+  while (true) {
+    const absl::Status ended =
+        signature.ok() ? client_.CompleteJob(lease.lease_id(), *signature, kEndDeadline)
+                       : client_.FailJob(lease.lease_id(), outcome, reason, kEndDeadline);
+    if (ended.ok()) {
+      LogLine(signature.ok()
+                  ? absl::StrCat("job ", job_id, " done: ", signature->size(), " entries")
+                  : absl::StrCat("job ", job_id, " ended ", v1::AttemptOutcome_Name(outcome),
+                                 ": ", reason));
+      return;
+    }
+    const bool transient = ended.code() == absl::StatusCode::kUnavailable ||
+                           ended.code() == absl::StatusCode::kDeadlineExceeded;
+    bool lost = false;
+    {
+      absl::MutexLock lock(&attempt.mutex);
+      lost = attempt.stop == StopReason::kLeaseLost;
+    }
+    if (!transient || lost || absl::Now() + pause > give_up) {
+      LogLine(absl::StrCat("job ", job_id, ": the server refused its end: ", ended.message()));
+      return;
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, kMaxRetryWait);
+  }
 }
 
 void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
@@ -231,12 +252,13 @@ void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
           attempt.StopFor(StopReason::kWorkerStopping, now);
         }
       }
-      if (attempt.stop != StopReason::kNone && now >= attempt.stop_at + options_.stop_within) {
+      if (attempt.computing && attempt.stop != StopReason::kNone &&
+          now >= attempt.stop_at + options_.stop_within) {
         // The model has not reached an activation since it was told to stop: LibTorch cannot
         // interrupt it, so the process ends, and its supervisor starts it again.
         LogLine(absl::StrCat("job ", job_id, " did not stop within ",
                              absl::FormatDuration(options_.stop_within),
-                             ": exiting to drop it (exit status ", kExitRestartMe, ")"));
+                             ": exiting to drop it (exit status ", kWorkerExitRestartMe, ")"));
         if (attempt.stop == StopReason::kCancelled ||
             attempt.stop == StopReason::kWorkerStopping) {
           client_
@@ -247,7 +269,7 @@ void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
               .IgnoreError();
         }
         std::fflush(nullptr);
-        _exit(kExitRestartMe);
+        _exit(kWorkerExitRestartMe);
       }
       const bool progress_due = !attempt.progress_sent && now - last_sent >= kProgressEvery;
       if (attempt.stop == StopReason::kLeaseLost ||

@@ -23,9 +23,6 @@
 
 namespace affsig::worker {
 
-// The exit status of a worker that stopped itself to drop a job it could not interrupt.
-inline constexpr int kExitRestartMe = 75;
-
 class Worker {
  public:
   struct Options {
@@ -59,6 +56,9 @@ class Worker {
 
   explicit Worker(Options options);
   void RunLeased(const v1::Lease& lease);
+  // Delivers the attempt's end (its signature, or why it stopped) unless the lease is gone.
+  void EndAttempt(Attempt& attempt, const v1::Lease& lease, StopReason stop,
+                  const absl::StatusOr<Signature>& signature);
   // Renews the lease until the job is done; sets its stop reason when it must stop, and exits
   // the process when the job does not stop in time.
   void Renew(Attempt& attempt, const v1::Lease& lease);

@@ -21,6 +21,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "common/command_line.h"
+#include "common/host_name.h"
 #include "common/log_line.h"
 #include "common/termination_signals.h"
 #include "server/datasets/data_roots.h"
@@ -47,11 +48,6 @@ ABSL_FLAG(bool, list_devices, false, "print the devices this worker can use, one
 
 namespace {
 
-std::string Hostname() {
-  char name[256] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
 
 std::string DefaultCacheDir() {
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') {
@@ -91,7 +87,7 @@ int main(int argc, char** argv) {
     if (env == nullptr || *env == '\0') return Fail("--server=HOST:PORT (or $AFFSIG_SERVER) is needed");
     options.server = env;
   }
-  options.host = Hostname();
+  options.host = affsig::HostName();
   options.runner.device = absl::GetFlag(FLAGS_device);
   options.runner.intra_op_threads =
       absl::GetFlag(FLAGS_threads) > 0

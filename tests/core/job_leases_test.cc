@@ -362,21 +362,66 @@ TEST_F(JobLeasesTest, StopLeasingAnswersWaitingAndNewWorkersAtOnce) {
     waiting = leases_->Acquire(Request("w1"), kLongWait);
     waited = absl::Now() - start;
   });
-  // Before or during its wait, the worker must not sit out the 30 s.
+  // Before or during its wait, the worker must not sit out the 30 s; it is told the server stops
+  // (an error, so that it backs off instead of asking again at once).
   leases_->StopLeasing();
   worker.join();
-  ASSERT_TRUE(waiting.ok()) << waiting.status();
-  EXPECT_FALSE(waiting->has_value());
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ErrorReason(waiting.status()), reason::kServerStopping);
   EXPECT_LT(waited, absl::Seconds(10));
 
   // Not even a queued job is leased any more.
   const std::string id = Submit("a");
   const absl::Time start = absl::Now();
   auto lease = leases_->Acquire(Request("w2"), kLongWait);
-  ASSERT_TRUE(lease.ok()) << lease.status();
-  EXPECT_FALSE(lease->has_value());
+  EXPECT_EQ(lease.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(Get(id).state, JobState::kQueued);
+}
+
+TEST_F(JobLeasesTest, AJobClaimedForAWorkerThatLeftGoesBackToTheQueue) {
+  const std::string id = Submit("a");
+  // The worker's call was cancelled while the server claimed its job.
+  bool asked_once = false;
+  auto lease = leases_->Acquire(Request("w1"), kLongWait, [&asked_once] {
+    const bool gone = asked_once;
+    asked_once = true;
+    return gone;
+  });
+  ASSERT_TRUE(lease.ok()) << lease.status();
+  EXPECT_FALSE(lease->has_value());
+  const Job job = Get(id);
+  EXPECT_EQ(job.state, JobState::kQueued);
+  ASSERT_EQ(job.history.size(), 1u);
+  EXPECT_EQ(job.history[0].outcome, AttemptOutcome::kReturned);
+  // Not counted as lost: the next worker gets it.
+  EXPECT_EQ(MustAcquire("w2").job.id, id);
+  // A worker gone before the claim gets nothing, and takes nothing.
+  const std::string other = Submit("b");
+  auto none = leases_->Acquire(Request("w3"), kLongWait, [] { return true; });
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(Get(other).state, JobState::kQueued);
+}
+
+TEST_F(JobLeasesTest, ACancelBetweenTheClaimAndTheLeaseIsNotLost) {
+  const std::string id = Submit("a");
+  // The cancel arrives while the job is RUNNING in the store but not yet leased here (the
+  // window between Claim and Acquire's bookkeeping), as CancelJob would send it.
+  bool cancelled = false;
+  auto lease = leases_->Acquire(Request("w1"), kLongWait, [&] {
+    if (Get(id).state == JobState::kRunning && !cancelled) {
+      cancelled = true;
+      EXPECT_TRUE(queue_->Cancel(id).ok());
+      leases_->CancelRequested(id);
+    }
+    return false;
+  });
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  EXPECT_TRUE(cancelled);
+  auto renewal = leases_->Renew((*lease)->lease_id, std::nullopt);
+  ASSERT_TRUE(renewal.ok()) << renewal.status();
+  EXPECT_TRUE(renewal->cancel);
 }
 
 TEST_F(JobLeasesTest, AdoptedAttemptsOfRemoteWorkersStayRenewableAfterARestart) {

@@ -130,7 +130,12 @@ TEST_F(JobWatchersTest, AWatcherSeesTheJobAtOnceThenEveryChangeAndTheFinalStateL
   EXPECT_EQ(views.back().job.state, JobState::kSucceeded);
   // No view repeats the one before it.
   for (size_t i = 1; i < views.size(); ++i) EXPECT_FALSE(SameUpdate(views[i - 1], views[i])) << i;
-  EXPECT_EQ(watchers_->size(), 0u);  // dropped after the final state
+  // Dropped after the final state: a change now reaches it no more (OnUpdate would fail above).
+  monitor_.JobChanged(id);
+  ASSERT_TRUE(queue_->Delete(id).ok());
+  monitor_.JobChanged(id);
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(watcher.views().size(), views.size());
 }
 
 TEST_F(JobWatchersTest, ManyWatchersOfOneJobShareOneReadPerChange) {

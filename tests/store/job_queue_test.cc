@@ -644,5 +644,31 @@ TEST_F(JobQueueTest, AFailingMigrationLeavesTheDatabaseAtItsLastVersion) {
   EXPECT_FALSE((*reopened)->Execute("SELECT x FROM extra").ok());
 }
 
+TEST_F(JobQueueTest, ARequestIdMakesOneJobHoweverOftenItIsSubmitted) {
+  JobSpec spec = Spec("a");
+  spec.request_id = "3f2c8e0a-request";
+  bool created = false;
+  auto first = OpenQueue()->Submit(spec, 0, &created);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(created);
+  // Again, after a restart: the same job, nothing new.
+  auto queue = OpenQueue();
+  auto again = queue->Submit(spec, 0, &created);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(again->spec.request_id, spec.request_id);
+  EXPECT_EQ(queue->List({}, {})->items.size(), 1u);
+
+  // A full queue refuses new jobs with a reason, but a repeated request still gets its job.
+  auto full = queue->Submit(Spec("b"), /*max_queued=*/1);
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorReason(full.status()), reason::kQueueFull);
+  auto repeated = queue->Submit(spec, /*max_queued=*/1, &created);
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  EXPECT_EQ(repeated->id, first->id);
+  EXPECT_TRUE(queue->Submit(Spec("c"), /*max_queued=*/2).ok());
+}
+
 }  // namespace
 }  // namespace affsig::store
