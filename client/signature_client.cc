@@ -212,40 +212,38 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
                                                const std::function<void(const v1::Job&)>& on_update,
                                                absl::Duration reconnect_for) {
   std::optional<v1::Job> last;
-  absl::Time give_up = absl::InfiniteFuture();
   RETURN_IF_ERROR(Connect());
   while (true) {
     grpc::ClientContext context;
-    // A watch lasts as long as its job; a connection lost meanwhile is waited for.
+    // A watch lasts as long as its job, with no deadline; a connection lost meanwhile is waited
+    // for.
     context.set_wait_for_ready(true);
-    if (give_up != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(give_up));
     v1::WatchJobRequest request;
     request.set_job_id(job_id);
     auto reader = stub_->WatchJob(&context, request);
     v1::Job job;
     while (reader->Read(&job)) {
-      give_up = absl::InfiniteFuture();
       if (on_update) on_update(job);
       last = job;
     }
     absl::Status status = FromGrpcStatus(reader->Finish());
     if (status.ok() && last && IsFinal(last->state())) return *last;
-    if (status.code() == absl::StatusCode::kDeadlineExceeded) {
-      return absl::UnavailableError(absl::StrCat("the server went away while watching job ", job_id,
-                                                 " and did not come back"));
-    }
     // A server that stops or restarts during the watch: wait for it, then watch again. Its
     // shutdown ends open calls with UNAVAILABLE, or CANCELLED when they outlive its grace period
     // (this client never cancels a watch itself).
     const bool server_went_away = status.code() == absl::StatusCode::kUnavailable ||
                                   status.code() == absl::StatusCode::kCancelled;
-    const bool reconnect = server_went_away && last.has_value();
-    if (!reconnect) {
+    if (!server_went_away || !last.has_value()) {
       return status.ok() ? absl::InternalError("the watch ended before the job did") : status;
     }
-    if (give_up == absl::InfiniteFuture()) give_up = absl::Now() + reconnect_for;
-    if (absl::Now() > give_up) return status;
+    // Only the reconnection is bounded, not the watch that follows it.
     absl::SleepFor(absl::Milliseconds(100));
+    channel_->GetState(/*try_to_connect=*/true);
+    if (!channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + reconnect_for))) {
+      return absl::UnavailableError(absl::StrCat("the server went away while watching job ",
+                                                 job_id, " and did not come back within ",
+                                                 absl::FormatDuration(reconnect_for)));
+    }
   }
 }
 
