@@ -230,10 +230,11 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
     if (status.ok() && last && IsFinal(last->state())) return *last;
     // A server that stops or restarts during the watch: wait for it, then watch again. Its
     // shutdown ends open calls with UNAVAILABLE, or CANCELLED when they outlive its grace period
-    // (this client never cancels a watch itself).
+    // (this client never cancels a watch itself) — also before the first update arrived: the
+    // connection was up when the watch began.
     const bool server_went_away = status.code() == absl::StatusCode::kUnavailable ||
                                   status.code() == absl::StatusCode::kCancelled;
-    if (!server_went_away || !last.has_value()) {
+    if (!server_went_away) {
       return status.ok() ? absl::InternalError("the watch ended before the job did") : status;
     }
     // Only the reconnection is bounded, not the watch that follows it.

@@ -261,8 +261,10 @@ TEST_P(NetworkSimplexCrossCheckTest, AgreesOnSquaredEuclideanClouds) {
   }
 }
 
+// Up to the batch size of the spec's largest benchmark (2048): LEMON needs minutes at 4096 on a
+// loaded 2-core machine, and the dual certificate above proves optimality at any size.
 INSTANTIATE_TEST_SUITE_P(Sizes, NetworkSimplexCrossCheckTest,
-                         ::testing::Values(2, 3, 17, 256, 1024, 4096));
+                         ::testing::Values(2, 3, 17, 256, 1024, 2048));
 #endif
 
 }  // namespace

@@ -258,18 +258,25 @@ EOF
   fi
 
   # Up means the node is idle: controller listening, slurmd registered, munge working both ways.
-  local deadline state='' ctld_pid='' slurmd_pid=''
+  # A daemon counts as dead once its pid file names no live daemon for a second on end: a pid
+  # file is written in steps, and a loaded machine can show a step half done.
+  local deadline state='' ctld_pid='' slurmd_pid='' dead_polls=0 daemon
   deadline=$(( $(_local_slurm_now) + timeout ))
   while :; do
     ctld_pid=$(_local_slurm_pid "$dir/run/slurmctld.pid" slurmctld) || ctld_pid=
     slurmd_pid=$(_local_slurm_pid "$dir/run/slurmd.pid" slurmd) || slurmd_pid=
+    daemon=
+    [[ -s $dir/run/slurmctld.pid && -z $ctld_pid ]] && daemon=slurmctld
+    [[ -s $dir/run/slurmd.pid && -z $slurmd_pid ]] && daemon=slurmd
     if [[ -n $ctld_pid && -n $slurmd_pid ]]; then
       state=$(SLURM_CONF=$conf timeout 5 sinfo --noheader --nodes="$node" --format=%t 2>/dev/null) ||
         state=
       [[ $state == idle ]] && break
-    elif [[ -s $dir/run/slurmctld.pid && -z $ctld_pid ]] ||
-         [[ -s $dir/run/slurmd.pid && -z $slurmd_pid ]]; then
-      echo "local_slurm_start: a Slurm daemon died while starting" >&2
+    fi
+    if [[ -n $daemon ]]; then dead_polls=$((dead_polls + 1)); else dead_polls=0; fi
+    if ((dead_polls >= 5)); then
+      echo "local_slurm_start: $daemon died while starting (its pid file says" \
+           "'$(head -c 32 "$dir/run/$daemon.pid" | tr -d '\n')')" >&2
       _local_slurm_dump_logs "$dir"; local_slurm_stop "$dir"; return 1
     fi
     if (( $(_local_slurm_now) >= deadline )); then
