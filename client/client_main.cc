@@ -64,6 +64,9 @@ ABSL_FLAG(std::string, mean, "",
 ABSL_FLAG(std::string, std, "", "submit: per-channel std to normalize with, comma-separated");
 ABSL_FLAG(bool, grayscale_to_rgb, false, "submit: repeat a single channel three times");
 ABSL_FLAG(std::string, activations, "modules", "submit: 'modules' (the paper's) or 'all'");
+ABSL_FLAG(std::string, optimize, "auto",
+          "submit: 'auto' runs the forward frozen and channels_last where LibTorch can (scores "
+          "differ by rounding only), 'off' the model's own forward");
 ABSL_FLAG(std::string, name, "", "submit: a name for the job; list: only jobs of this name");
 ABSL_FLAG(int64_t, priority, 0, "submit: higher runs first");
 ABSL_FLAG(int64_t, timeout, 0,
@@ -81,7 +84,7 @@ constexpr char kHelp[] =
     "affsig COMMAND [flags]: signature jobs on an affsig-server.\n"
     "  submit --model=FILE.pt (--input=FILE.npy|.pt | --data=SOURCE) [--activations=modules|all]\n"
     "         [--label=k=v ...] [--name=NAME] [--priority=P] [--timeout=SECONDS] [--wait]\n"
-    "         [--request-id=ID]\n"
+    "         [--request-id=ID] [--optimize=auto|off]\n"
     "         [--batch-size=B] [--batches=K] [--shuffle-seed=S] [--resize=R] [--crop=C]\n"
     "         [--mean=a,b,c] [--std=a,b,c] [--grayscale-to-rgb]\n"
     "  SOURCE: server:/path/x.npy | random:3x224x224,count=512,seed=0 | imagefolder:/path |\n"
@@ -231,8 +234,11 @@ int Submit(SignatureClient& client, const Invocation& call) {
   if (activations != "modules" && activations != "all") {
     return Usage("--activations must be 'modules' or 'all'");
   }
+  const std::string optimize = absl::GetFlag(FLAGS_optimize);
+  if (optimize != "auto" && optimize != "off") return Usage("--optimize must be 'auto' or 'off'");
   v1::SubmitJobRequest request;
   request.set_activations(activations == "all" ? v1::ALL : v1::MODULES);
+  request.set_optimize(optimize == "off" ? v1::OPTIMIZE_OFF : v1::OPTIMIZE_AUTO);
   for (const std::string& label : call.labels) {
     const size_t equals = label.find('=');
     if (equals == std::string::npos || equals == 0) {

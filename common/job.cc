@@ -11,6 +11,11 @@ constexpr EnumNames<ActivationMode, 2> kModeNames = {{
     {ActivationMode::kAll, "all"},
 }};
 
+constexpr EnumNames<ForwardOptimization, 2> kOptimizationNames = {{
+    {ForwardOptimization::kAuto, "auto"},
+    {ForwardOptimization::kOff, "off"},
+}};
+
 constexpr EnumNames<JobState, 5> kStateNames = {{
     {JobState::kQueued, "QUEUED"},
     {JobState::kRunning, "RUNNING"},
@@ -38,6 +43,16 @@ absl::StatusOr<ActivationMode> ParseActivationMode(absl::string_view name) {
   if (auto mode = ValueNamed(kModeNames, name)) return *mode;
   return absl::InvalidArgumentError(
       absl::StrCat("activations must be 'modules' or 'all', got '", name, "'"));
+}
+
+absl::string_view ForwardOptimizationName(ForwardOptimization optimization) {
+  return NameOf(kOptimizationNames, optimization, "auto");
+}
+
+absl::StatusOr<ForwardOptimization> ParseForwardOptimization(absl::string_view name) {
+  if (auto optimization = ValueNamed(kOptimizationNames, name)) return *optimization;
+  return absl::InvalidArgumentError(
+      absl::StrCat("optimize must be 'auto' or 'off', got '", name, "'"));
 }
 
 absl::string_view JobStateName(JobState state) { return NameOf(kStateNames, state, "UNKNOWN"); }

@@ -27,6 +27,16 @@ enum class ActivationMode {
 absl::string_view ActivationModeName(ActivationMode mode);
 absl::StatusOr<ActivationMode> ParseActivationMode(absl::string_view name);
 
+// How a job's forward pass runs.
+enum class ForwardOptimization {
+  kAuto,  // frozen and channels_last, with the capture intact; the model's own forward where
+          // LibTorch cannot optimize it (the attempt says why).
+  kOff,   // the model's own forward, as loaded.
+};
+
+absl::string_view ForwardOptimizationName(ForwardOptimization optimization);
+absl::StatusOr<ForwardOptimization> ParseForwardOptimization(absl::string_view name);
+
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
 
 absl::string_view JobStateName(JobState state);
@@ -38,6 +48,7 @@ struct JobSpec {
   std::string model_sha256;
   DataSpec data;  // kind kUpload: `location` is the uploaded input's sha256
   ActivationMode activations = ActivationMode::kModules;
+  ForwardOptimization optimize = ForwardOptimization::kAuto;
   int64_t priority = 0;  // higher runs first
   std::map<std::string, std::string> labels;
   // Past it the job ends FAILED and is not retried; zero takes the server's default.

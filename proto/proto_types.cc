@@ -12,6 +12,14 @@ ActivationMode ActivationModeFromProto(v1::ActivationsMode mode) {
   return mode == v1::ALL ? ActivationMode::kAll : ActivationMode::kModules;
 }
 
+v1::ForwardOptimization ForwardOptimizationToProto(ForwardOptimization optimization) {
+  return optimization == ForwardOptimization::kOff ? v1::OPTIMIZE_OFF : v1::OPTIMIZE_AUTO;
+}
+
+ForwardOptimization ForwardOptimizationFromProto(v1::ForwardOptimization optimization) {
+  return optimization == v1::OPTIMIZE_OFF ? ForwardOptimization::kOff : ForwardOptimization::kAuto;
+}
+
 absl::StatusOr<DataSpec> DataSpecFromProto(const std::string& input_sha256,
                                            const std::string& data_source,
                                            const v1::DataOptions& options) {

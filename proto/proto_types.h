@@ -16,6 +16,8 @@ namespace affsig {
 
 v1::ActivationsMode ActivationModeToProto(ActivationMode mode);
 ActivationMode ActivationModeFromProto(v1::ActivationsMode mode);
+v1::ForwardOptimization ForwardOptimizationToProto(ForwardOptimization optimization);
+ForwardOptimization ForwardOptimizationFromProto(v1::ForwardOptimization optimization);
 
 // The data of a job: an upload (input_sha256) or a source (data_source), one of the two, with
 // its options on top. INVALID_ARGUMENT (reason INVALID_DATA_SOURCE) for both or neither, or a

@@ -55,6 +55,7 @@ v1::Job JobToProto(const Job& job, const std::optional<core::RunningJob>& runnin
   DataSpecToProto(job.spec.data, proto.mutable_input_sha256(), proto.mutable_data_source(),
                   proto.mutable_data_options());
   proto.set_activations(ActivationModeToProto(job.spec.activations));
+  proto.set_optimize(ForwardOptimizationToProto(job.spec.optimize));
   proto.mutable_labels()->insert(job.spec.labels.begin(), job.spec.labels.end());
   proto.set_priority(job.spec.priority);
   proto.set_timeout_seconds(absl::ToInt64Seconds(job.spec.timeout));
@@ -310,6 +311,7 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
   spec.model_sha256 = request->model_sha256();
   spec.data = *std::move(data);
   spec.activations = ActivationModeFromProto(request->activations());
+  spec.optimize = ForwardOptimizationFromProto(request->optimize());
   spec.priority = request->priority();
   spec.labels.insert(request->labels().begin(), request->labels().end());
   spec.timeout = absl::Seconds(request->timeout_seconds());

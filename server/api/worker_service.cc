@@ -26,6 +26,7 @@ void LeaseToProto(const core::Lease& lease, v1::Lease* proto) {
   DataSpecToProto(lease.job.spec.data, job->mutable_input_sha256(), job->mutable_data_source(),
                   job->mutable_data_options());
   job->set_activations(ActivationModeToProto(lease.job.spec.activations));
+  job->set_optimize(ForwardOptimizationToProto(lease.job.spec.optimize));
   job->set_attempt(lease.attempt);
 }
 
@@ -129,7 +130,7 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext*,
   for (const v1::SignatureEntry& entry : request->entries()) {
     signature.push_back(EntryFromProto(entry));
   }
-  return ToGrpcStatus(core_.leases().Complete(request->lease_id(), signature));
+  return ToGrpcStatus(core_.leases().Complete(request->lease_id(), signature, request->note()));
 }
 
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext*, const v1::FailJobRequest* request,

@@ -164,8 +164,9 @@ void JobLeases::Forget(const std::string& lease_id) {
   active_.erase(it);
 }
 
-absl::Status JobLeases::Complete(absl::string_view lease_id, const Signature& signature) {
-  absl::StatusOr<Job> job = queue_.Complete(lease_id, signature);
+absl::Status JobLeases::Complete(absl::string_view lease_id, const Signature& signature,
+                                 absl::string_view note) {
+  absl::StatusOr<Job> job = queue_.Complete(lease_id, signature, note);
   if (!job.ok()) {
     if (ErrorReason(job.status()) == reason::kLeaseExpired) Forget(std::string(lease_id));
     return job.status();
@@ -173,7 +174,7 @@ absl::Status JobLeases::Complete(absl::string_view lease_id, const Signature& si
   Forget(std::string(lease_id));
   const std::string worker = job->history.empty() ? "" : job->history.back().worker;
   LogLine(absl::StrCat("job ", job->id, " SUCCEEDED on ", worker, " (", signature.size(),
-                       " entries)"));
+                       " entries)", note.empty() ? "" : ": ", note));
   return absl::OkStatus();
 }
 

@@ -79,7 +79,9 @@ class JobLeases {
   // FAILED_PRECONDITION (LEASE_EXPIRED) when the lease is no longer current: drop the job.
   absl::StatusOr<Renewal> Renew(absl::string_view lease_id,
                                 const std::optional<JobProgress>& progress);
-  absl::Status Complete(absl::string_view lease_id, const Signature& signature);
+  // `note`: one line the job should know of how it ran, kept as the attempt's reason.
+  absl::Status Complete(absl::string_view lease_id, const Signature& signature,
+                        absl::string_view note = "");
   // The worker ends its attempt: FAILED (the job's own error), CANCELLED (after a cancel), or
   // RETURNED (the worker stops; the job goes back to the queue).
   absl::Status End(absl::string_view lease_id, AttemptOutcome outcome, absl::string_view reason);

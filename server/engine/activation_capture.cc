@@ -1,6 +1,5 @@
 #include "server/engine/activation_capture.h"
 
-#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/library.h>
@@ -16,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "server/engine/inference_optimizer.h"
 #include "server/engine/tensor_reduction.h"
 #include "server/engine/torch_error.h"
 
@@ -339,41 +340,40 @@ void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& act
 
 std::vector<CapturedCall> CaptureRecorder::TakeCalls() { return std::move(calls_); }
 
-InstrumentedForward::InstrumentedForward(std::shared_ptr<Graph> graph,
-                                         std::vector<ActivationSite> sites)
-    : sites_(std::move(sites)),
-      function_(std::make_unique<torch::jit::GraphFunction>("affsig_instrumented_forward",
-                                                            std::move(graph), nullptr)) {}
-
 absl::StatusOr<std::unique_ptr<InstrumentedForward>> InstrumentedForward::Create(
     const torch::jit::Module& module, ActivationMode mode) {
-  auto method = module.find_method("forward");
-  if (!method) return absl::InvalidArgumentError("the model has no forward method");
-  std::shared_ptr<Graph> graph = method->graph()->copy();
+  if (!module.find_method("forward")) {
+    return absl::InvalidArgumentError("the model has no forward method");
+  }
   try {
+    // The copy has types and methods of its own: instrumenting its forward leaves the model's.
+    torch::jit::Module copy = module.clone();
+    std::shared_ptr<Graph> graph = copy.get_method("forward").graph();
     torch::jit::Inline(*graph);
-    GraphInstrumenter instrumenter(*graph, mode, module);
+    GraphInstrumenter instrumenter(*graph, mode, copy);
     std::vector<ActivationSite> sites = instrumenter.Instrument();
     graph->lint();
     return std::unique_ptr<InstrumentedForward>(
-        new InstrumentedForward(std::move(graph), std::move(sites)));
+        new InstrumentedForward(std::move(copy), std::move(sites)));
   } catch (const std::exception& error) {
     return absl::InternalError(
         absl::StrCat("cannot instrument the forward graph: ", OneLineTorchError(error)));
   }
 }
 
-absl::StatusOr<c10::IValue> InstrumentedForward::Run(const torch::jit::Module& module,
-                                                     std::vector<c10::IValue> inputs,
+absl::Status InstrumentedForward::Optimize() {
+  ASSIGN_OR_RETURN(module_, OptimizeForInference(module_));
+  optimized_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<c10::IValue> InstrumentedForward::Run(std::vector<c10::IValue> inputs,
                                                      CaptureRecorder& recorder) {
-  torch::jit::Stack stack;
-  stack.reserve(inputs.size() + 1);
-  stack.emplace_back(module._ivalue());
-  for (c10::IValue& input : inputs) stack.push_back(std::move(input));
   CaptureRecorder* previous = active_recorder;
   active_recorder = &recorder;
+  c10::IValue output;
   try {
-    function_->run(stack);
+    output = module_.forward(std::move(inputs));
   } catch (const std::exception& error) {
     active_recorder = previous;
     if (recorder.stopped()) return absl::CancelledError("stopped at an activation");
@@ -381,8 +381,7 @@ absl::StatusOr<c10::IValue> InstrumentedForward::Run(const torch::jit::Module& m
         absl::StrCat("the model's forward failed: ", OneLineTorchError(error)));
   }
   active_recorder = previous;
-  if (stack.empty()) return absl::InternalError("the forward pass returned nothing");
-  return std::move(stack.front());
+  return output;
 }
 
 }  // namespace affsig::engine

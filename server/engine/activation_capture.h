@@ -58,7 +58,10 @@ class CaptureRecorder {
   absl::flat_hash_map<std::string, int64_t> calls_per_key_;  // by module + op: call numbers.
 };
 
-// A model's forward graph with capture points for one activation mode.
+// A copy of a model whose forward reports each activation call, for one activation mode. The
+// capture points are placed on the model as loaded, so that module paths and call numbers come
+// from it; the copy may then be optimized for inference, which keeps every capture (they have
+// side effects) and so every activation, unfused.
 class InstrumentedForward {
  public:
   static absl::StatusOr<std::unique_ptr<InstrumentedForward>> Create(
@@ -66,16 +69,22 @@ class InstrumentedForward {
 
   const std::vector<ActivationSite>& sites() const { return sites_; }
 
-  // Runs forward(inputs) on `module`, reporting every activation call to `recorder`.
-  // Returns the model's output, identical to module.forward(inputs).
-  absl::StatusOr<c10::IValue> Run(const torch::jit::Module& module, std::vector<c10::IValue> inputs,
-                                  CaptureRecorder& recorder);
+  // Replaces the copy by its frozen, channels_last version (inference_optimizer.h); on failure
+  // keeps it as it is and says why.
+  absl::Status Optimize();
+  bool optimized() const { return optimized_; }
+
+  // Runs forward(inputs) on the copy, reporting every activation call to `recorder`. Returns the
+  // model's output, identical to the model's own forward(inputs) when not optimized.
+  absl::StatusOr<c10::IValue> Run(std::vector<c10::IValue> inputs, CaptureRecorder& recorder);
 
  private:
-  InstrumentedForward(std::shared_ptr<torch::jit::Graph> graph, std::vector<ActivationSite> sites);
+  InstrumentedForward(torch::jit::Module module, std::vector<ActivationSite> sites)
+      : module_(std::move(module)), sites_(std::move(sites)) {}
 
+  torch::jit::Module module_;
   std::vector<ActivationSite> sites_;
-  std::unique_ptr<torch::jit::GraphFunction> function_;
+  bool optimized_ = false;
 };
 
 }  // namespace affsig::engine

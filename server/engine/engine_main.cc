@@ -3,7 +3,7 @@
 //
 //   affsig-engine [--model=FILE.pt] [--input=FILE.npy | --random=64x3x32x32 --seed=0]
 //                 [--activations=modules|all] [--device=cpu|cuda:K] [--threads=T]
-//                 [--format=table|json|csv]
+//                 [--optimize=auto|off] [--format=table|json|csv]
 #include <ATen/ATen.h>
 
 #include <chrono>
@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/job.h"
 #include "common/signature_format.h"
 #include "server/engine/npy_tensor.h"
 #include "server/engine/signature_engine.h"
@@ -31,6 +32,8 @@ ABSL_FLAG(std::string, activations, "modules", "'modules' (the paper's) or 'all'
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:K");
 ABSL_FLAG(int, threads, static_cast<int>(std::thread::hardware_concurrency()),
           "LibTorch intra-op threads");
+ABSL_FLAG(std::string, optimize, "auto",
+          "'auto': the forward frozen and channels_last where LibTorch can; 'off': the model's own");
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
 
 namespace {
@@ -65,10 +68,13 @@ int main(int argc, char** argv) {
   if (!format.ok()) return Fail(format.status());
   auto mode = affsig::ParseActivationMode(absl::GetFlag(FLAGS_activations));
   if (!mode.ok()) return Fail(mode.status());
+  auto optimize = affsig::ParseForwardOptimization(absl::GetFlag(FLAGS_optimize));
+  if (!optimize.ok()) return Fail(optimize.status());
   auto batch = Batch();
   if (!batch.ok()) return Fail(batch.status());
   auto model = affsig::engine::SignatureModel::Load(
-      absl::GetFlag(FLAGS_model), {absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads)});
+      absl::GetFlag(FLAGS_model), {absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads)},
+      {*optimize == affsig::ForwardOptimization::kAuto});
   if (!model.ok()) return Fail(model.status());
 
   const auto start = std::chrono::steady_clock::now();
@@ -79,5 +85,8 @@ int main(int argc, char** argv) {
   std::cout << affsig::FormatSignature(*signature, *format);
   std::cerr << absl::StrCat(signature->size(), " activation calls of ", absl::GetFlag(FLAGS_model),
                             " on ", (*model)->device(), " in ", seconds, " s\n");
+  if (!(*model)->unoptimized_reason().empty()) {
+    std::cerr << "the forward ran unoptimized: " << (*model)->unoptimized_reason() << "\n";
+  }
   return 0;
 }

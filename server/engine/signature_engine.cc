@@ -8,20 +8,44 @@
 #include <torch/script.h>
 
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/engine/activation_capture.h"
+#include "server/engine/inference_optimizer.h"
 #include "server/engine/torch_error.h"
 
 namespace affsig::engine {
 
 struct SignatureModel::State {
-  torch::jit::Module module;
+  torch::jit::Module module;  // as loaded; runs the bare forward when not optimized.
   c10::Device device = c10::kCPU;
+  ForwardOptions forward_options;
+  bool bare_prepared = false;                        // the optimized bare forward was tried.
+  std::optional<torch::jit::Module> optimized_bare;  // set when it could be built.
   std::unique_ptr<InstrumentedForward> instrumented[2];  // by ActivationMode, built on first use.
+  std::string unoptimized_reason;
+
+  void NoteUnoptimized(absl::string_view why) {
+    if (unoptimized_reason.empty()) unoptimized_reason = std::string(why);
+  }
+
+  // The instrumented forward of a mode, optimized when asked and possible.
+  absl::StatusOr<InstrumentedForward*> Instrumented(ActivationMode mode) {
+    auto& forward = instrumented[static_cast<int>(mode)];
+    if (!forward) {
+      ASSIGN_OR_RETURN(forward, InstrumentedForward::Create(module, mode));
+      if (forward_options.optimize) {
+        if (absl::Status optimized = forward->Optimize(); !optimized.ok()) {
+          NoteUnoptimized(optimized.message());
+        }
+      }
+    }
+    return forward.get();
+  }
 };
 
 namespace {
@@ -98,8 +122,8 @@ EntryStatus ClassifyCall(const CapturedCall& call, std::string& reason) {
 SignatureModel::SignatureModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
 SignatureModel::~SignatureModel() = default;
 
-absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::string& path,
-                                                                     const DeviceOptions& options) {
+absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(
+    const std::string& path, const DeviceOptions& options, const ForwardOptions& forward_options) {
   ASSIGN_OR_RETURN(auto device, ParseDevice(options.device));
   std::error_code error_code;
   if (!std::filesystem::is_regular_file(path, error_code)) {
@@ -112,8 +136,12 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::
   if (options.intra_op_threads > 0) at::set_num_threads(options.intra_op_threads);
   at::globalContext().setAllowTF32CuDNN(options.allow_tf32);
   at::globalContext().setAllowTF32CuBLAS(options.allow_tf32);
+  // cuDNN's benchmark mode times the candidate algorithms once per input shape and keeps the
+  // fastest: a batch size seen again, as in every job's batches, runs at that speed.
+  if (device.is_cuda() && forward_options.optimize) at::globalContext().setBenchmarkCuDNN(true);
   auto state = std::make_unique<State>();
   state->device = device;
+  state->forward_options = forward_options;
   try {
     state->module = torch::jit::load(path, device);
   } catch (const std::exception& error) {
@@ -129,35 +157,74 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(const std::
 
 std::string SignatureModel::device() const { return state_->device.str(); }
 
+const std::string& SignatureModel::unoptimized_reason() const {
+  return state_->unoptimized_reason;
+}
+
 absl::StatusOr<std::vector<at::Tensor>> SignatureModel::Forward(const at::Tensor& batch) {
-  ForwardGuards guards;
-  try {
-    std::vector<at::Tensor> outputs;
-    FlattenTensors(state_->module.forward({batch.to(state_->device)}), outputs);
-    return outputs;
-  } catch (const std::exception& error) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the model's forward failed: ", OneLineTorchError(error)));
+  // Before the guards: freezing inlines and folds only while the graph optimizer is on.
+  if (state_->forward_options.optimize && !state_->bare_prepared) {
+    state_->bare_prepared = true;
+    auto optimized = OptimizeForInference(state_->module);
+    if (optimized.ok()) {
+      state_->optimized_bare = *std::move(optimized);
+    } else {
+      state_->NoteUnoptimized(optimized.status().message());
+    }
   }
+  ForwardGuards guards;
+  const at::Tensor input = batch.to(state_->device);
+  auto run = [&](torch::jit::Module& module,
+                 const at::Tensor& given) -> absl::StatusOr<std::vector<at::Tensor>> {
+    try {
+      std::vector<at::Tensor> outputs;
+      FlattenTensors(module.forward({given}), outputs);
+      return outputs;
+    } catch (const std::exception& error) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the model's forward failed: ", OneLineTorchError(error)));
+    }
+  };
+  if (!state_->optimized_bare) return run(state_->module, input);
+  auto optimized = run(*state_->optimized_bare, InOptimizedLayout(input));
+  if (optimized.ok()) return optimized;
+  // As in Compute: the model's own forward from now on, unless it fails too.
+  ASSIGN_OR_RETURN(auto outputs, run(state_->module, input));
+  state_->NoteUnoptimized(
+      absl::StrCat("the optimized forward failed: ", optimized.status().message()));
+  state_->optimized_bare.reset();
+  return outputs;
 }
 
 absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
                                                   const SignatureOptions& options,
                                                   const SignatureCallbacks& callbacks,
                                                   std::vector<at::Tensor>* forward_outputs) {
-  auto& instrumented = state_->instrumented[static_cast<int>(options.mode)];
-  if (!instrumented) {
-    ASSIGN_OR_RETURN(instrumented, InstrumentedForward::Create(state_->module, options.mode));
-  }
-
+  ASSIGN_OR_RETURN(InstrumentedForward * instrumented, state_->Instrumented(options.mode));
   std::vector<CapturedCall> calls;
-  {
+  auto run = [&](InstrumentedForward& forward) -> absl::Status {
     ForwardGuards guards;
-    CaptureRecorder recorder(instrumented->sites(), callbacks.should_stop);
-    ASSIGN_OR_RETURN(auto output,
-                     instrumented->Run(state_->module, {batch.to(state_->device)}, recorder));
+    const at::Tensor input = batch.to(state_->device);
+    CaptureRecorder recorder(forward.sites(), callbacks.should_stop);
+    ASSIGN_OR_RETURN(
+        auto output,
+        forward.Run({forward.optimized() ? InOptimizedLayout(input) : input}, recorder));
     if (forward_outputs != nullptr) FlattenTensors(output, *forward_outputs);
     calls = recorder.TakeCalls();
+    return absl::OkStatus();
+  };
+  const absl::Status ran = run(*instrumented);
+  if (!ran.ok() && instrumented->optimized() && !absl::IsCancelled(ran)) {
+    // A forward can fail optimized only (a view of a tensor channels_last left
+    // non-contiguous): the model's own forward runs from then on. Where the input is at fault,
+    // that fails as well, says so, and the optimized forward stays.
+    ASSIGN_OR_RETURN(auto unoptimized, InstrumentedForward::Create(state_->module, options.mode));
+    RETURN_IF_ERROR(run(*unoptimized));
+    state_->NoteUnoptimized(absl::StrCat("the optimized forward failed: ", ran.message()));
+    instrumented = unoptimized.get();
+    state_->instrumented[static_cast<int>(options.mode)] = std::move(unoptimized);
+  } else {
+    RETURN_IF_ERROR(ran);
   }
 
   const int64_t total = static_cast<int64_t>(calls.size());

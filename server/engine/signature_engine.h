@@ -28,6 +28,14 @@ struct DeviceOptions {
   bool allow_tf32 = false;
 };
 
+// How the forward pass runs.
+struct ForwardOptions {
+  // Frozen and channels_last (inference_optimizer.h), with the capture intact; where LibTorch
+  // cannot freeze the model, or the optimized forward fails where the model's own might not, the
+  // model's own forward runs instead and unoptimized_reason() says why.
+  bool optimize = true;
+};
+
 struct SignatureOptions {
   ActivationMode mode = ActivationMode::kModules;
   AffinityScoreOptions score;
@@ -50,8 +58,9 @@ struct SignatureCallbacks {
 class SignatureModel {
  public:
   // Loads a TorchScript file (scripted or traced) onto the device, in eval mode.
-  static absl::StatusOr<std::unique_ptr<SignatureModel>> Load(const std::string& path,
-                                                              const DeviceOptions& options);
+  static absl::StatusOr<std::unique_ptr<SignatureModel>> Load(
+      const std::string& path, const DeviceOptions& options,
+      const ForwardOptions& forward_options = {});
   ~SignatureModel();
   SignatureModel(const SignatureModel&) = delete;
   SignatureModel& operator=(const SignatureModel&) = delete;
@@ -67,6 +76,9 @@ class SignatureModel {
 
   // The bare forward pass, run exactly as Compute runs it but without capture.
   absl::StatusOr<std::vector<at::Tensor>> Forward(const at::Tensor& batch);
+
+  // Empty while every forward pass so far ran optimized as asked; else why one did not, once.
+  const std::string& unoptimized_reason() const;
 
  private:
   struct State;

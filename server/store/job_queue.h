@@ -87,9 +87,10 @@ class JobQueue {
   // holds; nullopt when none waits.
   absl::StatusOr<std::optional<Claimed>> Claim(const LeaseHolder& holder);
   // Ends the attempt of `lease_id` SUCCEEDED and stores the entries with the job's SUCCEEDED
-  // state. FAILED_PRECONDITION (reason LEASE_EXPIRED) unless the lease is the job's open attempt,
-  // and then nothing is written.
-  absl::StatusOr<Job> Complete(absl::string_view lease_id, const Signature& signature);
+  // state; `note` is the attempt's reason (how it ran). FAILED_PRECONDITION (reason
+  // LEASE_EXPIRED) unless the lease is the job's open attempt, and then nothing is written.
+  absl::StatusOr<Job> Complete(absl::string_view lease_id, const Signature& signature,
+                               absl::string_view note = "");
   // Ends the attempt of `lease_id`, fenced as Complete is. FAILED and TIMED_OUT end the job
   // FAILED with `reason`, CANCELLED ends it CANCELLED; RETURNED puts it back in the queue at
   // once, LOST after a backoff, or ends it FAILED, naming every lost attempt, once `policy`'s

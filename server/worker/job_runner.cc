@@ -38,8 +38,9 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
   ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
   ASSIGN_OR_RETURN(auto batches, datasets::BatchStream::Start(std::move(dataset), spec.data));
   // Messages name blobs by digest: where a worker keeps its files is none of the user's business.
-  auto model =
-      engine::SignatureModel::Load(*model_path, {options_.device, options_.intra_op_threads});
+  auto model = engine::SignatureModel::Load(
+      *model_path, {options_.device, options_.intra_op_threads},
+      {/*optimize=*/spec.optimize == ForwardOptimization::kAuto});
   if (!model.ok()) {
     return absl::InvalidArgumentError(absl::StrReplaceAll(
         model.status().message(), {{*model_path, absl::StrCat("model ", spec.model_sha256)}}));
@@ -69,6 +70,10 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
       return InBatch(signature.status(), per_batch.size() + 1, batch_count);
     }
     per_batch.push_back(*std::move(signature));
+  }
+  if (callbacks.on_note && !(*model)->unoptimized_reason().empty()) {
+    callbacks.on_note(absl::StrCat("the forward ran unoptimized: ",
+                                   (*model)->unoptimized_reason()));
   }
   return CombineBatches(per_batch);
 }

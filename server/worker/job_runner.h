@@ -34,6 +34,9 @@ struct RunCallbacks {
   std::function<void(const RunProgress&)> on_progress;
   // Asked at every activation; true stops the job with CANCELLED.
   std::function<bool()> should_stop;
+  // At most once, with one line the job should know of how it ran: its forward ran unoptimized
+  // although optimize was auto, and why.
+  std::function<void(const std::string&)> on_note;
 };
 
 // The local file of a blob, fetched first when needed.

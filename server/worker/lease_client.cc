@@ -88,12 +88,13 @@ absl::Status LeaseClient::FetchBlob(const std::string& sha256, store::BlobUpload
 }
 
 absl::Status LeaseClient::CompleteJob(const std::string& lease_id, const Signature& signature,
-                                      absl::Duration deadline) {
+                                      const std::string& note, absl::Duration deadline) {
   grpc::ClientContext context;
   SetDeadline(context, deadline);
   context.set_wait_for_ready(true);
   v1::CompleteJobRequest request;
   request.set_lease_id(lease_id);
+  request.set_note(note);
   for (const SignatureEntry& entry : signature) EntryToProto(entry, request.add_entries());
   v1::CompleteJobResponse response;
   return FromGrpcStatus(stub_->CompleteJob(&context, request, &response));

@@ -34,7 +34,7 @@ class LeaseClient {
   // Streams the blob into `upload`, which checks its sha256 when it finishes.
   absl::Status FetchBlob(const std::string& sha256, store::BlobUpload& upload);
   absl::Status CompleteJob(const std::string& lease_id, const Signature& signature,
-                           absl::Duration deadline);
+                           const std::string& note, absl::Duration deadline);
   absl::Status FailJob(const std::string& lease_id, v1::AttemptOutcome outcome,
                        const std::string& reason, absl::Duration deadline);
 

@@ -132,6 +132,7 @@ void Worker::RunLeased(const v1::Lease& lease) {
   std::thread renewer([&] { Renew(attempt, lease); });
 
   absl::StatusOr<Signature> signature;
+  std::string note;
   absl::StatusOr<DataSpec> data =
       DataSpecFromProto(leased.input_sha256(), leased.data_source(), leased.data_options());
   if (!data.ok()) {
@@ -141,6 +142,7 @@ void Worker::RunLeased(const v1::Lease& lease) {
     spec.model_sha256 = leased.model_sha256();
     spec.data = *std::move(data);
     spec.activations = ActivationModeFromProto(leased.activations());
+    spec.optimize = ForwardOptimizationFromProto(leased.optimize());
     RunCallbacks callbacks;
     callbacks.on_progress = [&attempt](const RunProgress& progress) {
       absl::MutexLock lock(&attempt.mutex);
@@ -150,6 +152,10 @@ void Worker::RunLeased(const v1::Lease& lease) {
     callbacks.should_stop = [&attempt] {
       absl::MutexLock lock(&attempt.mutex);
       return attempt.stop != StopReason::kNone;
+    };
+    callbacks.on_note = [&](const std::string& line) {
+      LogLine(absl::StrCat("job ", job_id, ": ", line));
+      note = line;
     };
     signature = runner_.Run(
         spec, [this](const std::string& sha256) { return cache_->Path(sha256); }, callbacks);
@@ -163,7 +169,7 @@ void Worker::RunLeased(const v1::Lease& lease) {
     attempt.computing = false;
     stop = attempt.stop;
   }
-  EndAttempt(attempt, lease, stop, signature);
+  EndAttempt(attempt, lease, stop, signature, note);
   {
     absl::MutexLock lock(&attempt.mutex);
     attempt.done = true;
@@ -172,7 +178,7 @@ void Worker::RunLeased(const v1::Lease& lease) {
 }
 
 void Worker::EndAttempt(Attempt& attempt, const v1::Lease& lease, StopReason stop,
-                        const absl::StatusOr<Signature>& signature) {
+                        const absl::StatusOr<Signature>& signature, const std::string& note) {
   const std::string& job_id = lease.job().job_id();
   switch (stop) {
     case StopReason::kLeaseLost:
@@ -202,7 +208,7 @@ void Worker::EndAttempt(Attempt& attempt, const v1::Lease& lease, StopReason sto
   const absl::Time give_up = absl::Now() + kEndRetryFor;
   while (true) {
     const absl::Status ended =
-        signature.ok() ? client_.CompleteJob(lease.lease_id(), *signature, kEndDeadline)
+        signature.ok() ? client_.CompleteJob(lease.lease_id(), *signature, note, kEndDeadline)
                        : client_.FailJob(lease.lease_id(), outcome, reason, kEndDeadline);
     if (ended.ok()) {
       LogLine(signature.ok()

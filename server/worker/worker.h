@@ -56,9 +56,10 @@ class Worker {
 
   explicit Worker(Options options);
   void RunLeased(const v1::Lease& lease);
-  // Delivers the attempt's end (its signature, or why it stopped) unless the lease is gone.
+  // Delivers the attempt's end (its signature with the runner's note, or why it stopped) unless
+  // the lease is gone.
   void EndAttempt(Attempt& attempt, const v1::Lease& lease, StopReason stop,
-                  const absl::StatusOr<Signature>& signature);
+                  const absl::StatusOr<Signature>& signature, const std::string& note);
   // Renews the lease until the job is done; sets its stop reason when it must stop, and exits
   // the process when the job does not stop in time.
   void Renew(Attempt& attempt, const v1::Lease& lease);

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -338,6 +340,50 @@ TEST_F(SignatureServiceTest, SigtermLetsTheRunningJobFinishAndAWatcherFollowsItA
   auto signature = client.GetSignature(id);
   ASSERT_TRUE(signature.ok()) << signature.status();
   EXPECT_EQ(signature->entries_size(), 400);
+}
+
+TEST_F(SignatureServiceTest, AModelThatCannotRunOptimizedGetsItsSignatureAndANoteSayingWhy) {
+  NpyArray array;
+  array.dtype = NpyDtype::kFloat32;
+  array.shape = {8, 16};
+  std::vector<float> values(8 * 16);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 13) / 6.0f - 1.0f;
+  array.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  const std::string input = (dir_ / "unfreezable_input.npy").string();
+  ASSERT_TRUE(WriteNpyFile(input, array).ok());
+  auto model = client_->EnsureUploaded(testing::ServiceFixtureDir() + "/unfreezable.pt",
+                                       client::BlobKind::kModel);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto data = client_->EnsureUploaded(input, client::BlobKind::kInput);
+  ASSERT_TRUE(data.ok()) << data.status();
+
+  std::map<v1::ForwardOptimization, v1::Job> ended;
+  for (v1::ForwardOptimization optimize : {v1::OPTIMIZE_AUTO, v1::OPTIMIZE_OFF}) {
+    v1::SubmitJobRequest request;
+    request.set_model_sha256(model->sha256);
+    request.set_input_sha256(data->sha256);
+    request.set_optimize(optimize);
+    auto job = client_->Submit(request);
+    ASSERT_TRUE(job.ok()) << job.status();
+    EXPECT_EQ(job->optimize(), optimize);
+    ended[optimize] = WaitForEnd(job->job_id());
+    ASSERT_EQ(ended[optimize].state(), v1::SUCCEEDED) << ended[optimize].error();
+    ASSERT_EQ(ended[optimize].attempt_history_size(), 1);
+  }
+  const std::string& note = ended[v1::OPTIMIZE_AUTO].attempt_history(0).reason();
+  EXPECT_THAT(note, HasSubstr("the forward ran unoptimized: LibTorch cannot freeze the model"));
+  EXPECT_EQ(note.find('\n'), std::string::npos) << note;
+  EXPECT_EQ(ended[v1::OPTIMIZE_OFF].attempt_history(0).reason(), "");
+  auto optimized = client_->GetSignature(ended[v1::OPTIMIZE_AUTO].job_id());
+  auto unoptimized = client_->GetSignature(ended[v1::OPTIMIZE_OFF].job_id());
+  ASSERT_TRUE(optimized.ok() && unoptimized.ok());
+  EXPECT_EQ(optimized->entries_size(), 2);
+  ExpectSameEntries(*optimized, *unoptimized);
+  // A job submitted without a choice is optimized.
+  v1::SubmitJobRequest plain;
+  plain.set_model_sha256(model->sha256);
+  plain.set_input_sha256(data->sha256);
+  EXPECT_EQ(client_->Submit(plain)->optimize(), v1::OPTIMIZE_AUTO);
 }
 
 TEST_F(SignatureServiceTest, MigratesAnExistingDatabaseAndRefusesANewerOne) {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "server/engine/activation_catalog.h"
+#include "server/engine/inference_optimizer.h"
+#include "server/engine/npy_tensor.h"
 #include "server/engine/tensor_reduction.h"
 #include "tests/golden_cases.h"
 
@@ -80,7 +82,7 @@ TEST_F(ActivationCaptureTest, CapturesEveryIterationOfALoopAsItsOwnCall) {
   ASSERT_TRUE(forward.ok());
   CaptureRecorder recorder((*forward)->sites());
   c10::InferenceMode inference;
-  auto output = (*forward)->Run(net, {at::randn({6, 16})}, recorder);
+  auto output = (*forward)->Run({at::randn({6, 16})}, recorder);
   ASSERT_TRUE(output.ok()) << output.status();
   std::vector<std::string> calls;
   for (const CapturedCall& call : recorder.TakeCalls()) {
@@ -99,13 +101,53 @@ TEST_F(ActivationCaptureTest, InPlaceActivationInputIsCapturedBeforeItIsOverwrit
   ASSERT_TRUE(forward.ok());
   CaptureRecorder recorder((*forward)->sites());
   c10::InferenceMode inference;
-  ASSERT_TRUE((*forward)->Run(cnn, {at::randn({4, 3, 8, 8})}, recorder).ok());
+  ASSERT_TRUE((*forward)->Run({at::randn({4, 3, 8, 8})}, recorder).ok());
   const std::vector<CapturedCall> calls = recorder.TakeCalls();
   ASSERT_EQ(calls.size(), 2u);
   // A ReLU's input has negative channel means somewhere; its output never does.
   EXPECT_LT(calls[0].input.min().item<float>(), 0.0f);
   EXPECT_GE(calls[0].output.min().item<float>(), 0.0f);
   EXPECT_EQ(calls[1].call, 1);
+}
+
+TEST_F(ActivationCaptureTest, AnOptimizedForwardCapturesTheSameCallsInTheSameOrder) {
+  struct Case {
+    std::string name;
+    ActivationMode mode;
+  };
+  for (const Case& c : {Case{"control_flow", ActivationMode::kAll},
+                        Case{"cnn_reused_relu_scripted", ActivationMode::kAll},
+                        Case{"cnn_reused_relu_traced", ActivationMode::kModules},
+                        Case{"mlp_mixed", ActivationMode::kAll},
+                        Case{"vit_small", ActivationMode::kModules}}) {
+    SCOPED_TRACE(c.name);
+    const torch::jit::Module model = Load(c.name + ".pt");
+    auto batch = ReadNpyTensor(testing::CommittedFixtureDir() + "/" + c.name + ".input.npy");
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    auto plain = InstrumentedForward::Create(model, c.mode);
+    auto optimized = InstrumentedForward::Create(model, c.mode);
+    ASSERT_TRUE(plain.ok() && optimized.ok());
+    ASSERT_TRUE((*optimized)->Optimize().ok());
+    EXPECT_TRUE((*optimized)->optimized());
+    c10::InferenceMode inference;
+    CaptureRecorder plain_recorder((*plain)->sites());
+    CaptureRecorder optimized_recorder((*optimized)->sites());
+    auto plain_output = (*plain)->Run({*batch}, plain_recorder);
+    auto optimized_output = (*optimized)->Run({InOptimizedLayout(*batch)}, optimized_recorder);
+    ASSERT_TRUE(plain_output.ok()) << plain_output.status();
+    ASSERT_TRUE(optimized_output.ok()) << optimized_output.status();
+    EXPECT_TRUE(at::allclose(plain_output->toTensor(), optimized_output->toTensor(), 1e-4, 1e-5));
+    const std::vector<CapturedCall> want = plain_recorder.TakeCalls();
+    const std::vector<CapturedCall> got = optimized_recorder.TakeCalls();
+    ASSERT_EQ(got.size(), want.size());
+    ASSERT_FALSE(got.empty());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].site, want[i].site);
+      EXPECT_EQ(got[i].call, want[i].call);
+      EXPECT_TRUE(at::allclose(got[i].input, want[i].input, 1e-4, 1e-5)) << "call " << i;
+      EXPECT_TRUE(at::allclose(got[i].output, want[i].output, 1e-4, 1e-5)) << "call " << i;
+    }
+  }
 }
 
 }  // namespace

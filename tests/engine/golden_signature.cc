@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <iostream>
 #include <vector>
 
 #include "server/engine/npy_tensor.h"
@@ -24,23 +27,30 @@ void ExpectSameOutputs(const std::vector<at::Tensor>& actual,
   }
 }
 
-void ExpectMatchesGoldenModel(const testing::GoldenModel& expected) {
-  auto model = SignatureModel::Load(expected.model_path, {testing::TestDevice()});
-  ASSERT_TRUE(model.ok()) << model.status();
+// The signature of a golden model through one forward path, checked entry by entry.
+Signature ExpectMatchesGoldenModelWith(const testing::GoldenModel& expected, bool optimize) {
+  SCOPED_TRACE(optimize ? "optimized forward" : "unoptimized forward");
+  auto model = SignatureModel::Load(expected.model_path, {testing::TestDevice()}, {optimize});
+  EXPECT_TRUE(model.ok()) << model.status();
+  if (!model.ok()) return {};
   auto batch = ReadNpyTensor(expected.input_path);
-  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_TRUE(batch.ok()) << batch.status();
   auto mode = ParseActivationMode(expected.activations);
-  ASSERT_TRUE(mode.ok());
+  EXPECT_TRUE(mode.ok());
+  if (!batch.ok() || !mode.ok()) return {};
 
   std::vector<at::Tensor> captured_outputs;
   auto signature = (*model)->Compute(*batch, {*mode}, {}, &captured_outputs);
-  ASSERT_TRUE(signature.ok()) << signature.status();
+  EXPECT_TRUE(signature.ok()) << signature.status();
+  if (!signature.ok()) return {};
   auto bare_outputs = (*model)->Forward(*batch);
-  ASSERT_TRUE(bare_outputs.ok()) << bare_outputs.status();
-  ExpectSameOutputs(captured_outputs, *bare_outputs);
+  EXPECT_TRUE(bare_outputs.ok()) << bare_outputs.status();
+  if (bare_outputs.ok()) ExpectSameOutputs(captured_outputs, *bare_outputs);
+  // Every golden model freezes: a fallback here would compare the unoptimized path with itself.
+  EXPECT_EQ((*model)->unoptimized_reason(), "");
 
-  ASSERT_EQ(signature->size(), expected.signature.size());
-  for (size_t i = 0; i < expected.signature.size(); ++i) {
+  EXPECT_EQ(signature->size(), expected.signature.size());
+  for (size_t i = 0; i < expected.signature.size() && i < signature->size(); ++i) {
     const testing::GoldenEntry& want = expected.signature[i];
     const SignatureEntry& got = (*signature)[i];
     SCOPED_TRACE(::testing::Message()
@@ -52,6 +62,23 @@ void ExpectMatchesGoldenModel(const testing::GoldenModel& expected) {
     EXPECT_EQ(EntryStatusName(got.status), want.status) << got.reason;
     if (want.status == "ok") EXPECT_NEAR(got.score, want.score, kGoldenScoreTolerance);
   }
+  return *std::move(signature);
+}
+
+// Both forward paths match the golden signature; how far apart they are is printed, for
+// docs/benchmarks.md.
+void ExpectMatchesGoldenModel(const testing::GoldenModel& expected) {
+  const Signature optimized = ExpectMatchesGoldenModelWith(expected, /*optimize=*/true);
+  const Signature unoptimized = ExpectMatchesGoldenModelWith(expected, /*optimize=*/false);
+  if (optimized.size() != unoptimized.size()) return;
+  double largest = 0;
+  for (size_t i = 0; i < optimized.size(); ++i) {
+    if (optimized[i].status == EntryStatus::kOk && unoptimized[i].status == EntryStatus::kOk) {
+      largest = std::max(largest, std::abs(optimized[i].score - unoptimized[i].score));
+    }
+  }
+  std::cout << "[ forward  ] " << expected.name << ": " << optimized.size()
+            << " entries, largest score difference optimized - unoptimized " << largest << "\n";
 }
 
 }  // namespace

@@ -106,6 +106,71 @@ TEST_F(SignatureEngineTest, WrongInputShapeFailsWithTheModelsMessage) {
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
 
+// The signature of a service fixture model through both forward paths, and why the optimized one
+// was not taken.
+struct BothPaths {
+  Signature optimized;
+  Signature unoptimized;
+  std::string reason;
+};
+
+BothPaths ComputeBothWays(const std::string& fixture, const at::Tensor& batch, ActivationMode mode) {
+  BothPaths both;
+  for (bool optimize : {true, false}) {
+    auto model = SignatureModel::Load(testing::ServiceFixtureDir() + "/" + fixture,
+                                      {testing::TestDevice()}, {optimize});
+    EXPECT_TRUE(model.ok()) << model.status();
+    if (!model.ok()) return both;
+    auto signature = (*model)->Compute(batch, {mode});
+    EXPECT_TRUE(signature.ok()) << signature.status();
+    if (!signature.ok()) return both;
+    auto outputs = (*model)->Forward(batch);
+    EXPECT_TRUE(outputs.ok()) << outputs.status();
+    (optimize ? both.optimized : both.unoptimized) = *std::move(signature);
+    if (optimize) both.reason = (*model)->unoptimized_reason();
+  }
+  return both;
+}
+
+void ExpectSameScores(const Signature& actual, const Signature& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].module, expected[i].module);
+    EXPECT_EQ(actual[i].status, expected[i].status);
+    EXPECT_DOUBLE_EQ(actual[i].score, expected[i].score) << actual[i].module;
+  }
+}
+
+TEST(OptimizedForwardTest, AModelLibTorchCannotFreezeGetsItsSignatureUnoptimizedAndSaysWhy) {
+  at::manual_seed(0);
+  const BothPaths both =
+      ComputeBothWays("unfreezable.pt", at::randn({8, 16}), ActivationMode::kModules);
+  EXPECT_THAT(both.reason, HasSubstr("cannot freeze"));
+  EXPECT_THAT(both.reason, HasSubstr("ModuleContainerIndex"));
+  EXPECT_EQ(both.reason.find('\n'), std::string::npos) << both.reason;
+  EXPECT_EQ(both.optimized.size(), 2u);
+  ExpectSameScores(both.optimized, both.unoptimized);
+}
+
+TEST(OptimizedForwardTest, AModelWhoseOptimizedForwardFailsGetsItsSignatureUnoptimized) {
+  at::manual_seed(0);
+  const BothPaths both =
+      ComputeBothWays("view_after_conv.pt", at::randn({6, 3, 8, 8}), ActivationMode::kModules);
+  EXPECT_THAT(both.reason, HasSubstr("the optimized forward failed"));
+  EXPECT_THAT(both.reason, HasSubstr("view"));
+  EXPECT_EQ(both.optimized.size(), 1u);
+  ExpectSameScores(both.optimized, both.unoptimized);
+}
+
+TEST(OptimizedForwardTest, AnInputAtFaultFailsWithoutGivingUpTheOptimizedForward) {
+  auto model = SignatureModel::Load(testing::SharedGoldenDir() + "/visible_net.pt",
+                                    {testing::TestDevice()}, {/*optimize=*/true});
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE((*model)->Compute(at::randn({4, 7}), {}).ok());
+  EXPECT_FALSE((*model)->Forward(at::randn({4, 7})).ok());
+  EXPECT_EQ((*model)->unoptimized_reason(), "");
+}
+
 TEST(SignatureModelLoadTest, ExplainsFilesThatAreNotModels) {
   const std::string dir = ::testing::TempDir();
   const std::string empty = dir + "/empty.pt";
