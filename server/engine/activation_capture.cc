@@ -346,8 +346,9 @@ absl::StatusOr<std::unique_ptr<InstrumentedForward>> InstrumentedForward::Create
     return absl::InvalidArgumentError("the model has no forward method");
   }
   try {
-    // The copy has types and methods of its own: instrumenting its forward leaves the model's.
-    torch::jit::Module copy = module.clone();
+    // The copy has types and methods of its own, so instrumenting its forward leaves the
+    // model's; it shares the model's tensors (inplace), so that no weight is held twice.
+    torch::jit::Module copy = module.clone(/*inplace=*/true);
     std::shared_ptr<Graph> graph = copy.get_method("forward").graph();
     torch::jit::Inline(*graph);
     GraphInstrumenter instrumenter(*graph, mode, copy);

@@ -68,6 +68,10 @@ TEST_F(ActivationCaptureTest, FindsModuleCallsAndFunctionalCallsInExecutionOrder
   EXPECT_THAT((*modules)->sites(), ElementsAre(Site("relu", "ReLU"), Site("relu", "ReLU")));
   auto all = InstrumentedForward::Create(cnn, ActivationMode::kAll);
   ASSERT_TRUE(all.ok());
+  // The instrumented copy shares the model's tensors, never its methods.
+  for (const torch::jit::Node* node : cnn.get_method("forward").graph()->nodes()) {
+    EXPECT_NE(node->kind().toQualString(), std::string("affsig::capture"));
+  }
   // Sites are places in the graph, not calls: the scripted F.relu and F.softmax each have two
   // branches, of which one runs. Execution order is the recorder's business.
   EXPECT_THAT((*all)->sites(),
