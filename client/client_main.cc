@@ -369,6 +369,7 @@ int Run(int argc, char** argv) {
   Invocation call;
   DashesToUnderscoresInFlagNames(argc, argv);
   call.labels = TakeRepeatedFlag(argc, argv, "label");
+  SetVersionFlag("affsig", AFFSIG_VERSION);
   absl::SetProgramUsageMessage(kHelp);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() < 2) return Usage("a command is needed");

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "absl/flags/usage_config.h"
+
 namespace affsig {
 
 void DashesToUnderscoresInFlagNames(int argc, char** argv) {
@@ -29,6 +31,12 @@ std::vector<std::string> TakeRepeatedFlag(int& argc, char** argv, const std::str
   }
   argc = kept;
   return values;
+}
+
+void SetVersionFlag(const std::string& program, const std::string& version) {
+  absl::FlagsUsageConfig config;
+  config.version_string = [line = program + " " + version + "\n"] { return line; };
+  absl::SetFlagsUsageConfig(config);
 }
 
 }  // namespace affsig

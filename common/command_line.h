@@ -16,6 +16,10 @@ void DashesToUnderscoresInFlagNames(int argc, char** argv);
 // order, and returns the values; argc shrinks accordingly.
 std::vector<std::string> TakeRepeatedFlag(int& argc, char** argv, const std::string& name);
 
+// Makes --version print "PROGRAM VERSION" (Abseil's default prints the program's path and
+// whether NDEBUG was defined when Abseil itself was built). Call before absl::ParseCommandLine.
+void SetVersionFlag(const std::string& program, const std::string& version);
+
 }  // namespace affsig
 
 #endif  // AFFSIG_COMMON_COMMAND_LINE_H_

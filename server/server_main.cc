@@ -50,6 +50,7 @@ ABSL_FLAG(std::string, slurm_server_address, "",
           "HOST:PORT at which Slurm nodes reach this server (default: this host and port)");
 
 int main(int argc, char** argv) {
+  affsig::SetVersionFlag("affsig-server", AFFSIG_VERSION);
   absl::SetProgramUsageMessage("Serves non-linearity signature jobs over gRPC.");
   affsig::BlockTerminationSignals();
   affsig::DashesToUnderscoresInFlagNames(argc, argv);

@@ -67,6 +67,7 @@ int Fail(absl::string_view message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  affsig::SetVersionFlag("affsig-worker", AFFSIG_VERSION);
   absl::SetProgramUsageMessage("Runs signature jobs leased from an affsig-server.");
   affsig::BlockTerminationSignals();
   affsig::DashesToUnderscoresInFlagNames(argc, argv);
