@@ -365,6 +365,7 @@ absl::StatusOr<std::unique_ptr<InstrumentedForward>> InstrumentedForward::Create
 absl::Status InstrumentedForward::Optimize() {
   ASSIGN_OR_RETURN(module_, OptimizeForInference(module_));
   optimized_ = true;
+  stateless_ = ForwardIsStateless(module_);
   return absl::OkStatus();
 }
 

@@ -73,6 +73,8 @@ class InstrumentedForward {
   // keeps it as it is and says why.
   absl::Status Optimize();
   bool optimized() const { return optimized_; }
+  // Optimized, and its forward reads no module attribute (ForwardIsStateless).
+  bool stateless() const { return stateless_; }
 
   // Runs forward(inputs) on the copy, reporting every activation call to `recorder`. Returns the
   // model's output, identical to the model's own forward(inputs) when not optimized.
@@ -85,6 +87,7 @@ class InstrumentedForward {
   torch::jit::Module module_;
   std::vector<ActivationSite> sites_;
   bool optimized_ = false;
+  bool stateless_ = false;
 };
 
 }  // namespace affsig::engine

@@ -27,6 +27,20 @@ void WeightsToChannelsLast(torch::jit::Block* block) {
   }
 }
 
+bool TouchesModuleState(const torch::jit::Block* block) {
+  for (const torch::jit::Node* node : block->nodes()) {
+    const c10::Symbol kind = node->kind();
+    if (kind == c10::prim::GetAttr || kind == c10::prim::SetAttr ||
+        kind == c10::prim::CallMethod) {
+      return true;
+    }
+    for (const torch::jit::Block* inner : node->blocks()) {
+      if (TouchesModuleState(inner)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<torch::jit::Module> OptimizeForInference(const torch::jit::Module& module) {
@@ -38,6 +52,10 @@ absl::StatusOr<torch::jit::Module> OptimizeForInference(const torch::jit::Module
     return absl::FailedPreconditionError(
         absl::StrCat("LibTorch cannot freeze the model: ", OneLineTorchError(error)));
   }
+}
+
+bool ForwardIsStateless(const torch::jit::Module& frozen) {
+  return !TouchesModuleState(frozen.get_method("forward").graph()->block());
 }
 
 at::Tensor InOptimizedLayout(const at::Tensor& batch) {

@@ -21,6 +21,11 @@ namespace affsig::engine {
 // LibTorch cannot freeze the module: a forward that assigns attributes, a module returning itself.
 absl::StatusOr<torch::jit::Module> OptimizeForInference(const torch::jit::Module& module);
 
+// Whether a frozen module's forward neither reads nor writes any of its attributes (freezing
+// folded them all into constants; a buffer the forward updates in place stays an attribute):
+// then no forward pass can change what the next one computes.
+bool ForwardIsStateless(const torch::jit::Module& frozen);
+
 // The layout an optimized module runs fastest on: channels_last for a 4-D batch, as given else.
 at::Tensor InOptimizedLayout(const at::Tensor& batch);
 

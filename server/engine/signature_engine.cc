@@ -161,6 +161,17 @@ const std::string& SignatureModel::unoptimized_reason() const {
   return state_->unoptimized_reason;
 }
 
+bool SignatureModel::reusable() const {
+  bool any = false;
+  for (const auto& forward : state_->instrumented) {
+    if (!forward) continue;
+    if (!forward->stateless()) return false;
+    any = true;
+  }
+  // The bare forward runs the loaded module itself when it could not be optimized.
+  return any && (!state_->bare_prepared || state_->optimized_bare.has_value());
+}
+
 absl::StatusOr<std::vector<at::Tensor>> SignatureModel::Forward(const at::Tensor& batch) {
   // Before the guards: freezing inlines and folds only while the graph optimizer is on.
   if (state_->forward_options.optimize && !state_->bare_prepared) {

@@ -80,6 +80,11 @@ class SignatureModel {
   // Empty while every forward pass so far ran optimized as asked; else why one did not, once.
   const std::string& unoptimized_reason() const;
 
+  // Whether another job may run on this model as on a fresh load of the same file: every forward
+  // pass so far ran frozen, reading no module attribute, so none could change what the next
+  // computes.
+  bool reusable() const;
+
  private:
   struct State;
   explicit SignatureModel(std::unique_ptr<State> state);

@@ -24,19 +24,26 @@ absl::Status InBatch(const absl::Status& status, size_t batch, int64_t batch_cou
 
 }  // namespace
 
-absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& blob_path,
-                                         const RunCallbacks& callbacks) const {
+JobRunner::JobRunner(RunnerOptions options) : options_(std::move(options)) {}
+JobRunner::~JobRunner() = default;
+
+absl::StatusOr<std::unique_ptr<engine::SignatureModel>> JobRunner::TakeModel(
+    const JobSpec& spec, const BlobPath& blob_path) {
+  // Only models that ran optimized are kept (reusable()): a job asking for the unoptimized
+  // forward loads its own.
+  if (kept_model_ && kept_sha256_ == spec.model_sha256 &&
+      spec.optimize == ForwardOptimization::kAuto) {
+    kept_sha256_.clear();
+    return std::move(kept_model_);
+  }
+  kept_model_.reset();  // one model in memory at a time
+  kept_sha256_.clear();
   auto model_path = blob_path(spec.model_sha256);
   if (!model_path.ok()) {
     return absl::Status(model_path.status().code(),
                         absl::StrCat("model ", spec.model_sha256, ": ",
                                      model_path.status().message()));
   }
-  datasets::DataAccess access;
-  access.blob_path = blob_path;
-  access.roots = options_.data_roots;
-  ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
-  ASSIGN_OR_RETURN(auto batches, datasets::BatchStream::Start(std::move(dataset), spec.data));
   // Messages name blobs by digest: where a worker keeps its files is none of the user's business.
   auto model = engine::SignatureModel::Load(
       *model_path, {options_.device, options_.intra_op_threads},
@@ -45,6 +52,17 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
     return absl::InvalidArgumentError(absl::StrReplaceAll(
         model.status().message(), {{*model_path, absl::StrCat("model ", spec.model_sha256)}}));
   }
+  return model;
+}
+
+absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& blob_path,
+                                         const RunCallbacks& callbacks) {
+  datasets::DataAccess access;
+  access.blob_path = blob_path;
+  access.roots = options_.data_roots;
+  ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
+  ASSIGN_OR_RETURN(auto batches, datasets::BatchStream::Start(std::move(dataset), spec.data));
+  ASSIGN_OR_RETURN(std::unique_ptr<engine::SignatureModel> model, TakeModel(spec, blob_path));
 
   const int64_t batch_count = batches->batch_count();
   std::vector<Signature> per_batch;
@@ -63,7 +81,7 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
     auto batch = batches->Next();
     if (!batch.ok()) return InBatch(batch.status(), per_batch.size() + 1, batch_count);
     if (!batch->has_value()) break;
-    auto signature = (*model)->Compute(**batch, {spec.activations}, engine_callbacks);
+    auto signature = model->Compute(**batch, {spec.activations}, engine_callbacks);
     if (!signature.ok()) {
       // A job of one batch fails as its forward pass did.
       if (batch_count == 1) return signature.status();
@@ -71,9 +89,14 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
     }
     per_batch.push_back(*std::move(signature));
   }
-  if (callbacks.on_note && !(*model)->unoptimized_reason().empty()) {
-    callbacks.on_note(absl::StrCat("the forward ran unoptimized: ",
-                                   (*model)->unoptimized_reason()));
+  if (!model->unoptimized_reason().empty()) {
+    if (callbacks.on_note) {
+      callbacks.on_note(
+          absl::StrCat("the forward ran unoptimized: ", model->unoptimized_reason()));
+    }
+  } else if (model->reusable()) {
+    kept_sha256_ = spec.model_sha256;
+    kept_model_ = std::move(model);
   }
   return CombineBatches(per_batch);
 }

@@ -2,17 +2,27 @@
 // or dataset under the worker's data roots, random samples) as batches prepared on a thread
 // ahead, loads the model, computes each batch's signature and combines them (mean and spread of
 // each entry). Knows nothing of leases or gRPC.
+//
+// A lab submits the same model over and over (other data, other batches): the runner keeps the
+// last model it ran, loaded and optimized, for the next job that names it — only when it ran
+// frozen with no module attribute left to read or write (SignatureModel::reusable), so that a
+// job gives what it would give on a fresh load.
 #ifndef AFFSIG_SERVER_WORKER_JOB_RUNNER_H_
 #define AFFSIG_SERVER_WORKER_JOB_RUNNER_H_
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/job.h"
 #include "common/signature.h"
+
+namespace affsig::engine {
+class SignatureModel;
+}  // namespace affsig::engine
 
 namespace affsig::worker {
 
@@ -44,15 +54,22 @@ using BlobPath = std::function<absl::StatusOr<std::string>(const std::string& sh
 
 class JobRunner {
  public:
-  explicit JobRunner(RunnerOptions options) : options_(std::move(options)) {}
+  explicit JobRunner(RunnerOptions options);
+  ~JobRunner();
 
   // The job's signature, or why it failed in one line (blobs named by digest, never by path);
   // CANCELLED when `should_stop` said so.
   absl::StatusOr<Signature> Run(const JobSpec& spec, const BlobPath& blob_path,
-                                const RunCallbacks& callbacks) const;
+                                const RunCallbacks& callbacks);
 
  private:
+  // The model the job names: the one kept from the last job, or loaded from its blob.
+  absl::StatusOr<std::unique_ptr<engine::SignatureModel>> TakeModel(const JobSpec& spec,
+                                                                    const BlobPath& blob_path);
+
   RunnerOptions options_;
+  std::string kept_sha256_;  // the kept model's blob; empty when none is kept
+  std::unique_ptr<engine::SignatureModel> kept_model_;
 };
 
 }  // namespace affsig::worker

@@ -171,6 +171,38 @@ TEST(OptimizedForwardTest, AnInputAtFaultFailsWithoutGivingUpTheOptimizedForward
   EXPECT_EQ((*model)->unoptimized_reason(), "");
 }
 
+TEST(OptimizedForwardTest, AModelIsReusableOnlyWhenItsOptimizedForwardKeepsNoState) {
+  auto load = [](const std::string& path, bool optimize) {
+    auto model = SignatureModel::Load(path, {testing::TestDevice()}, {optimize});
+    EXPECT_TRUE(model.ok()) << model.status();
+    return *std::move(model);
+  };
+  const std::string visible = testing::SharedGoldenDir() + "/visible_net.pt";
+  auto read = ReadNpyTensor(testing::SharedGoldenDir() + "/visible_net.input.npy");
+  ASSERT_TRUE(read.ok()) << read.status();
+  const at::Tensor input = *read;
+  auto optimized = load(visible, true);
+  EXPECT_FALSE(optimized->reusable()) << "reusable before any forward pass";
+  ASSERT_TRUE(optimized->Compute(input, {}).ok());
+  EXPECT_TRUE(optimized->reusable());
+
+  auto unoptimized = load(visible, false);
+  ASSERT_TRUE(unoptimized->Compute(input, {}).ok());
+  EXPECT_FALSE(unoptimized->reusable());
+
+  // Its forward increments a buffer in place: frozen, but the buffer stays an attribute, and
+  // each run computes something else.
+  auto counting = load(testing::ServiceFixtureDir() + "/counting.pt", true);
+  at::manual_seed(0);
+  const at::Tensor samples = at::randn({8, 16});
+  auto first = counting->Compute(samples, {});
+  auto second = counting->Compute(samples, {});
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(counting->unoptimized_reason(), "");
+  EXPECT_FALSE(counting->reusable());
+  EXPECT_NE((*first)[0].score, (*second)[0].score);
+}
+
 TEST(SignatureModelLoadTest, ExplainsFilesThatAreNotModels) {
   const std::string dir = ::testing::TempDir();
   const std::string empty = dir + "/empty.pt";

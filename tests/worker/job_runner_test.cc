@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -142,6 +143,50 @@ TEST_F(JobRunnerTest, RunsAJobToItsGoldenSignatureReportingProgressUpToTheLastAc
   }
   EXPECT_EQ(progress.back().done, progress.back().total);
   EXPECT_EQ(progress.back().activation, expected.signature.back().module);
+}
+
+// A lab runs the same model on one batch after another: the runner keeps the last model for the
+// next job, which then gives what a fresh load gives — except a model whose forward changes its
+// own state, loaded afresh for each job.
+TEST_F(JobRunnerTest, TheNextJobOnTheSameModelReusesItUnlessItsForwardKeepsState) {
+  JobRunner runner({testing::TestDevice(), 0, {}});
+  std::map<std::string, int> lookups;
+  auto run = [&](const JobSpec& spec) {
+    auto signature = runner.Run(
+        spec,
+        [&](const std::string& sha256) {
+          ++lookups[sha256];
+          return blobs_->PathOf(sha256);
+        },
+        {});
+    EXPECT_TRUE(signature.ok()) << signature.status();
+    return signature.ok() ? *signature : Signature{};
+  };
+  auto scores = [](const Signature& signature) {
+    std::vector<double> scores;
+    for (const SignatureEntry& entry : signature) scores.push_back(entry.score);
+    return scores;
+  };
+
+  const std::string visible = VisibleNet();
+  const JobSpec job = UploadJob(visible, VisibleInput());
+  const Signature first = run(job);
+  const Signature second = run(job);
+  EXPECT_EQ(lookups[visible], 1) << "the second job loaded the model again";
+  EXPECT_EQ(scores(second), scores(first));
+  JobSpec unoptimized = job;
+  unoptimized.optimize = ForwardOptimization::kOff;
+  const Signature third = run(unoptimized);
+  EXPECT_EQ(lookups[visible], 2) << "a job asking for the unoptimized forward got the kept one";
+  ASSERT_EQ(third.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_NEAR(third[i].score, first[i].score, 1e-5);
+
+  const std::string counting = UploadFile(testing::ServiceFixtureDir() + "/counting.pt");
+  const JobSpec counting_job = SourceJob(counting, "random:16,count=8,seed=1");
+  const Signature counted_once = run(counting_job);
+  const Signature counted_again = run(counting_job);
+  EXPECT_EQ(lookups[counting], 2) << "a model with state was kept for the next job";
+  EXPECT_EQ(scores(counted_again), scores(counted_once));
 }
 
 // The job's activation mode reaches the engine: "all" also scores functional calls.
