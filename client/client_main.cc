@@ -28,13 +28,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/analysis_format.h"
 #include "client/output_format.h"
 #include "client/progress_display.h"
 #include "client/signature_client.h"
+#include "common/analysis_options.h"
 #include "common/command_line.h"
 #include "common/sha256.h"
 #include "common/signature_format.h"
 #include "common/status_macros.h"
+#include "proto/proto_types.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
@@ -76,6 +79,22 @@ ABSL_FLAG(bool, wait, false, "submit, result: wait for the job to end, progress 
 ABSL_FLAG(std::string, state, "",
           "list: only jobs in this state (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)");
 ABSL_FLAG(int, limit, 50, "list, models list: at most this many rows, newest first (0: all)");
+ABSL_FLAG(bool, stats, false,
+          "list: the statistics of each SUCCEEDED job's signature (mean, median, std, min, max, "
+          "range, depth of the lowest score)");
+ABSL_FLAG(std::string, distance, "dtw",
+          "compare, cluster: dtw (any lengths), euclidean or correlation (1 - Pearson r; equal "
+          "lengths, or --resample)");
+ABSL_FLAG(std::string, value, "score", "compare, cluster: what is compared per entry: score");
+ABSL_FLAG(int64_t, resample, 0,
+          "compare, cluster: resample every signature to this many points over relative depth");
+ABSL_FLAG(std::string, linkage, "average", "cluster: average, complete, single or ward");
+ABSL_FLAG(int64_t, k, 0, "cluster: cut the tree into at most K flat clusters");
+ABSL_FLAG(std::string, threshold, "",
+          "cluster: cut the tree at this distance (jobs closer share a flat cluster)");
+ABSL_FLAG(std::string, stat, "mean",
+          "correlate: the statistic of each signature: mean, median, std, min, max or range");
+ABSL_FLAG(std::string, group_by, "", "correlate: one correlation per value of this label");
 
 namespace affsig::client {
 namespace {
@@ -91,6 +110,12 @@ constexpr char kHelp[] =
     "          cifar10:/path | cifar100:/path | mnist:/path (paths on the server)\n"
     "  status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB\n"
     "  list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE] [--limit=N]\n"
+    "       [--stats]\n"
+    "  compare JOB... | --label=k=v ... [--distance=dtw|euclidean|correlation] [--resample=L]\n"
+    "  cluster JOB... | --label=k=v ... [--distance=...] [--linkage=average|complete|single|ward]\n"
+    "          [--k=K | --threshold=T]\n"
+    "  correlate --label=KEY [--stat=mean|median|std|min|max|range] [--filter=k=v ...]\n"
+    "            [--group-by=KEY]\n"
     "  models upload FILE... | models list [--limit=N]\n"
     "  info | health\n"
     "Flags everywhere: --server=HOST:PORT (default $AFFSIG_SERVER, else 127.0.0.1:50051),\n"
@@ -103,6 +128,7 @@ enum ExitCode { kOk = 0, kJobNotSucceeded = 1, kUsage = 2, kUnreachable = 3 };
 struct Invocation {
   std::vector<std::string> args;    // after the command
   std::vector<std::string> labels;  // every --label
+  std::vector<std::string> filters;  // every --filter (correlate)
   OutputFormat format = OutputFormat::kTable;
 };
 
@@ -306,7 +332,7 @@ int List(SignatureClient& client, const Invocation& call) {
         return std::make_pair(page.jobs_size(), page.next_page_token());
       });
   if (!more.ok()) return Report(more.status());
-  std::cout << FormatJobs(jobs, call.format);
+  std::cout << FormatJobs(jobs, call.format, absl::GetFlag(FLAGS_stats));
   if (*more) {
     std::cerr << "affsig: more jobs than --limit=" << limit << " (--limit=0 lists all)\n";
   }
@@ -342,6 +368,75 @@ int Models(SignatureClient& client, const Invocation& call) {
   return kOk;
 }
 
+// compare and cluster: the jobs named, or the SUCCEEDED jobs carrying every --label.
+absl::StatusOr<v1::CompareSignaturesRequest> ComparisonFromFlags(const Invocation& call) {
+  v1::CompareSignaturesRequest request;
+  if (call.args.empty() == call.labels.empty()) {
+    return absl::InvalidArgumentError("name the JOBs to compare, or select them by --label");
+  }
+  request.mutable_signatures()->mutable_job_ids()->Add(call.args.begin(), call.args.end());
+  request.mutable_signatures()->mutable_labels()->Add(call.labels.begin(), call.labels.end());
+  ASSIGN_OR_RETURN(SignatureDistance distance,
+                   ParseSignatureDistance(absl::GetFlag(FLAGS_distance)));
+  request.set_distance(SignatureDistanceToProto(distance));
+  ASSIGN_OR_RETURN(ComparedValue value, ParseComparedValue(absl::GetFlag(FLAGS_value)));
+  request.set_value(std::string(ComparedValueName(value)));
+  request.set_resample(absl::GetFlag(FLAGS_resample));
+  return request;
+}
+
+int Compare(SignatureClient& client, const Invocation& call) {
+  auto request = ComparisonFromFlags(call);
+  if (!request.ok()) return Usage(std::string(request.status().message()));
+  auto comparison = client.CompareSignatures(*request);
+  if (!comparison.ok()) return Report(comparison.status());
+  std::cout << FormatComparison(*comparison, call.format);
+  return kOk;
+}
+
+int Cluster(SignatureClient& client, const Invocation& call) {
+  v1::ClusterSignaturesRequest request;
+  auto comparison = ComparisonFromFlags(call);
+  if (!comparison.ok()) return Usage(std::string(comparison.status().message()));
+  *request.mutable_comparison() = *std::move(comparison);
+  auto linkage = ParseLinkage(absl::GetFlag(FLAGS_linkage));
+  if (!linkage.ok()) return Usage(std::string(linkage.status().message()));
+  request.set_linkage(LinkageToProto(*linkage));
+  const int64_t k = absl::GetFlag(FLAGS_k);
+  const std::string threshold = absl::GetFlag(FLAGS_threshold);
+  if (k != 0 && !threshold.empty()) return Usage("cut the tree with --k or --threshold, not both");
+  if (k < 0) return Usage("--k must be at least 1");
+  if (k > 0) request.set_clusters(k);
+  if (!threshold.empty()) {
+    double distance = 0.0;
+    if (!absl::SimpleAtod(threshold, &distance) || !(distance >= 0)) {
+      return Usage(absl::StrCat("--threshold must be a distance >= 0, got '", threshold, "'"));
+    }
+    request.set_threshold(distance);
+  }
+  auto clustering = client.ClusterSignatures(request);
+  if (!clustering.ok()) return Report(clustering.status());
+  std::cout << FormatClustering(*clustering, call.format);
+  return kOk;
+}
+
+int Correlate(SignatureClient& client, const Invocation& call) {
+  if (call.labels.size() != 1 || call.labels[0].find('=') != std::string::npos) {
+    return Usage("correlate needs one --label=KEY: the label whose values are numbers");
+  }
+  v1::CorrelateSignaturesRequest request;
+  request.set_label(call.labels[0]);
+  auto statistic = ParseSignatureStatistic(absl::GetFlag(FLAGS_stat));
+  if (!statistic.ok()) return Usage(std::string(statistic.status().message()));
+  request.set_statistic(SignatureStatisticToProto(*statistic));
+  request.mutable_filters()->Add(call.filters.begin(), call.filters.end());
+  request.set_group_by(absl::GetFlag(FLAGS_group_by));
+  auto correlation = client.CorrelateSignatures(request);
+  if (!correlation.ok()) return Report(correlation.status());
+  std::cout << FormatCorrelation(*correlation, call.format);
+  return kOk;
+}
+
 int OnJob(SignatureClient& client, const std::string& command, const Invocation& call) {
   if (call.args.size() != 1) return Usage(absl::StrCat(command, " needs one JOB id"));
   const std::string& job_id = call.args[0];
@@ -369,6 +464,7 @@ int Run(int argc, char** argv) {
   Invocation call;
   DashesToUnderscoresInFlagNames(argc, argv);
   call.labels = TakeRepeatedFlag(argc, argv, "label");
+  call.filters = TakeRepeatedFlag(argc, argv, "filter");
   SetVersionFlag("affsig", AFFSIG_VERSION);
   absl::SetProgramUsageMessage(kHelp);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
@@ -392,6 +488,12 @@ int Run(int argc, char** argv) {
   }
   if (command == "list") return List(client, call);
   if (command == "models") return Models(client, call);
+  if (command == "compare") return Compare(client, call);
+  if (command == "cluster") return Cluster(client, call);
+  if (command == "correlate") {
+    if (!call.args.empty()) return Usage("correlate takes no positional arguments");
+    return Correlate(client, call);
+  }
   if (command == "status" || command == "watch" || command == "result" || command == "cancel" ||
       command == "delete") {
     return OnJob(client, command, call);

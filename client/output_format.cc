@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/table_format.h"
@@ -95,6 +96,49 @@ std::string AttemptsJson(const v1::Job& job) {
   return absl::StrCat("[", absl::StrJoin(attempts, ", "), "]");
 }
 
+// The statistic fields are unset when no entry was scored: null, not 0.
+std::string SummaryJson(const v1::SignatureSummary& summary) {
+  const bool scored = summary.scored() > 0;
+  auto number = [scored](double value) { return scored ? JsonNumber(value) : "null"; };
+  return JsonObject({{"entries", absl::StrCat(summary.entries())},
+                     {"scored", absl::StrCat(summary.scored())},
+                     {"mean", number(summary.mean_score())},
+                     {"median", number(summary.median_score())},
+                     {"std", number(summary.std_score())},
+                     {"min", number(summary.min_score())},
+                     {"max", number(summary.max_score())},
+                     {"range", number(summary.score_range())},
+                     {"lowest_depth", number(summary.lowest_score_depth())}});
+}
+
+// mean, median, std, min, max, range, lowest_depth: "-" before a job succeeds or when nothing
+// was scored.
+std::vector<std::string> SummaryCells(const v1::Job& job, const char* format) {
+  const v1::SignatureSummary& summary = job.summary();
+  if (!job.has_summary() || summary.scored() == 0) return std::vector<std::string>(7, "-");
+  std::vector<std::string> cells;
+  for (double value : {summary.mean_score(), summary.median_score(), summary.std_score(),
+                       summary.min_score(), summary.max_score(), summary.score_range(),
+                       summary.lowest_score_depth()}) {
+    cells.push_back(absl::StrFormat(format, value));
+  }
+  return cells;
+}
+
+std::string SummaryText(const v1::SignatureSummary& summary) {
+  std::string text = absl::StrCat(summary.scored(), " of ", summary.entries(), " entries scored");
+  if (summary.scored() == 0) return text;
+  return absl::StrCat(
+      text, absl::StrFormat(": mean %.4f, median %.4f, std %.4f, min %.4f, max %.4f, range "
+                            "%.4f, lowest at depth %.2f",
+                            summary.mean_score(), summary.median_score(), summary.std_score(),
+                            summary.min_score(), summary.max_score(), summary.score_range(),
+                            summary.lowest_score_depth()));
+}
+
+const std::vector<std::string> kSummaryColumns = {"mean",  "median", "std",         "min",
+                                                  "max",   "range",  "lowest_depth"};
+
 std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& job) {
   std::vector<std::pair<std::string, std::string>> labels;
   for (const auto& [key, value] : job.labels()) labels.emplace_back(key, JsonQuote(value));
@@ -130,31 +174,52 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
                                     {"batches", absl::StrCat(job.progress().batches())}}));
     fields.emplace_back("device", JsonQuote(job.device()));
   }
+  if (job.has_summary()) fields.emplace_back("summary", SummaryJson(job.summary()));
   return fields;
 }
 
-TextTable JobsTable(const std::vector<v1::Job>& jobs) {
+TextTable JobsTable(const std::vector<v1::Job>& jobs, bool statistics) {
   TextTable table;
   table.header = {"job_id", "state", "progress", "created", "name", "labels"};
-  table.right_aligned = {false, false, true};
+  table.right_aligned = {false, false, true, false, false, false};
+  if (statistics) {
+    table.header.insert(table.header.end(), kSummaryColumns.begin(), kSummaryColumns.end());
+    table.right_aligned.resize(table.header.size(), true);
+  }
   for (const v1::Job& job : jobs) {
-    table.rows.push_back({job.job_id(), StateName(job.state()), ProgressText(job),
-                          TimeText(job.created_at_ms()), job.name(), LabelsText(job)});
+    std::vector<std::string> row = {job.job_id(),  StateName(job.state()),
+                                    ProgressText(job), TimeText(job.created_at_ms()),
+                                    job.name(),    LabelsText(job)};
+    if (statistics) {
+      std::vector<std::string> cells = SummaryCells(job, "%.4f");
+      row.insert(row.end(), cells.begin(), cells.end());
+    }
+    table.rows.push_back(std::move(row));
   }
   return table;
 }
 
-TextTable JobsCsv(const std::vector<v1::Job>& jobs) {
+TextTable JobsCsv(const std::vector<v1::Job>& jobs, bool statistics) {
   TextTable table;
   table.header = {"job_id",         "state",    "name",     "model_sha256",
                   "activations",    "priority", "attempts", "created_at_ms",
                   "finished_at_ms", "labels",   "error"};
+  if (statistics) {
+    table.header.push_back("scored");
+    table.header.insert(table.header.end(), kSummaryColumns.begin(), kSummaryColumns.end());
+  }
   for (const v1::Job& job : jobs) {
-    table.rows.push_back({job.job_id(), StateName(job.state()), job.name(), job.model_sha256(),
-                          job.activations() == v1::ALL ? "all" : "modules",
-                          absl::StrCat(job.priority()), absl::StrCat(job.attempts()),
-                          absl::StrCat(job.created_at_ms()), absl::StrCat(job.finished_at_ms()),
-                          LabelsText(job), job.error()});
+    std::vector<std::string> row = {
+        job.job_id(), StateName(job.state()), job.name(), job.model_sha256(),
+        job.activations() == v1::ALL ? "all" : "modules", absl::StrCat(job.priority()),
+        absl::StrCat(job.attempts()), absl::StrCat(job.created_at_ms()),
+        absl::StrCat(job.finished_at_ms()), LabelsText(job), job.error()};
+    if (statistics) {
+      row.push_back(job.has_summary() ? absl::StrCat(job.summary().scored()) : "");
+      std::vector<std::string> cells = SummaryCells(job, "%.17g");
+      for (std::string& cell : cells) row.push_back(cell == "-" ? "" : std::move(cell));
+    }
+    table.rows.push_back(std::move(row));
   }
   return table;
 }
@@ -171,7 +236,7 @@ std::string JobJson(const v1::Job& job) { return JsonObject(JobJsonFields(job));
 
 std::string FormatJob(const v1::Job& job, OutputFormat format) {
   if (format == OutputFormat::kJson) return JobJson(job) + "\n";
-  if (format == OutputFormat::kCsv) return RenderCsv(JobsCsv({job}));
+  if (format == OutputFormat::kCsv) return RenderCsv(JobsCsv({job}, job.has_summary()));
   TextTable table;
   table.header = {"job_id", job.job_id()};
   table.rows = {{"state", StateName(job.state())},
@@ -203,17 +268,18 @@ std::string FormatJob(const v1::Job& job, OutputFormat format) {
                       attempt.reason().empty() ? "" : ": " + attempt.reason())});
   }
   if (!job.error().empty()) table.rows.push_back({"error", job.error()});
+  if (job.has_summary()) table.rows.push_back({"statistics", SummaryText(job.summary())});
   return RenderAligned(table);
 }
 
-std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format) {
+std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format, bool statistics) {
   if (format == OutputFormat::kJson) {
     std::vector<std::string> objects;
     for (const v1::Job& job : jobs) objects.push_back(JobJson(job));
     return JsonArray(objects) + "\n";
   }
-  if (format == OutputFormat::kCsv) return RenderCsv(JobsCsv(jobs));
-  return RenderAligned(JobsTable(jobs));
+  if (format == OutputFormat::kCsv) return RenderCsv(JobsCsv(jobs, statistics));
+  return RenderAligned(JobsTable(jobs, statistics));
 }
 
 Signature EntriesFromProto(const v1::Signature& proto) {
@@ -224,6 +290,10 @@ Signature EntriesFromProto(const v1::Signature& proto) {
 
 std::string FormatResult(const v1::Signature& signature, OutputFormat format) {
   const Signature entries = EntriesFromProto(signature);
+  if (format == OutputFormat::kTable && signature.job().has_summary()) {
+    return absl::StrCat(FormatSignature(entries, format),
+                        SummaryText(signature.job().summary()), "\n");
+  }
   if (format != OutputFormat::kJson) return FormatSignature(entries, format);
   auto fields = JobJsonFields(signature.job());
   fields.emplace_back("signature", FormatSignatureJson(entries));

@@ -17,10 +17,11 @@ namespace affsig::client {
 std::string JobJson(const v1::Job& job);
 // status: a field list (table), an object (JSON) or a header and one line (CSV).
 std::string FormatJob(const v1::Job& job, OutputFormat format);
-// list: one row per job (table, CSV) or a JSON array of job objects.
-std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format);
-// result: the signature's entries (table, CSV), or the job object with a `signature` array
-// (JSON).
+// list: one row per job (table, CSV) or a JSON array of job objects (with their signature's
+// summary once SUCCEEDED); `statistics` adds the summary's columns to the table and CSV.
+std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format, bool statistics);
+// result: the signature's entries (table, then its statistics; CSV), or the job object with its
+// `summary` and a `signature` array (JSON).
 std::string FormatResult(const v1::Signature& signature, OutputFormat format);
 std::string FormatModels(const std::vector<v1::Blob>& models, OutputFormat format);
 std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format);

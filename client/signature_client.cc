@@ -263,6 +263,21 @@ absl::StatusOr<v1::ServerInfo> SignatureClient::GetServerInfo() {
   return Unary(*stub_, &v1::SignatureService::Stub::GetServerInfo, v1::GetServerInfoRequest());
 }
 
+absl::StatusOr<v1::SignatureComparison> SignatureClient::CompareSignatures(
+    const v1::CompareSignaturesRequest& request) {
+  return Unary(*stub_, &v1::SignatureService::Stub::CompareSignatures, request);
+}
+
+absl::StatusOr<v1::SignatureClustering> SignatureClient::ClusterSignatures(
+    const v1::ClusterSignaturesRequest& request) {
+  return Unary(*stub_, &v1::SignatureService::Stub::ClusterSignatures, request);
+}
+
+absl::StatusOr<v1::SignatureCorrelation> SignatureClient::CorrelateSignatures(
+    const v1::CorrelateSignaturesRequest& request) {
+  return Unary(*stub_, &v1::SignatureService::Stub::CorrelateSignatures, request);
+}
+
 absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>
 SignatureClient::CheckHealth() {
   ASSIGN_OR_RETURN(auto response, Unary(*health_, &grpc::health::v1::Health::Stub::Check,

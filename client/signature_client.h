@@ -65,6 +65,12 @@ class SignatureClient {
   absl::StatusOr<v1::ListSignaturesResponse> ListSignatures(
       const v1::ListSignaturesRequest& request);
   absl::StatusOr<v1::ServerInfo> GetServerInfo();
+  absl::StatusOr<v1::SignatureComparison> CompareSignatures(
+      const v1::CompareSignaturesRequest& request);
+  absl::StatusOr<v1::SignatureClustering> ClusterSignatures(
+      const v1::ClusterSignaturesRequest& request);
+  absl::StatusOr<v1::SignatureCorrelation> CorrelateSignatures(
+      const v1::CorrelateSignaturesRequest& request);
   // The standard health check of the whole server.
   absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> CheckHealth();
 

@@ -32,6 +32,11 @@ inline constexpr char kInvalidTimeout[] = "INVALID_TIMEOUT";
 inline constexpr char kInvalidRequestId[] = "INVALID_REQUEST_ID";
 inline constexpr char kQueueFull[] = "QUEUE_FULL";  // backpressure: submit again later
 inline constexpr char kServerStopping[] = "SERVER_STOPPING";
+// Analyses (compare, cluster, correlate): a job named has no signature (not SUCCEEDED) ...
+inline constexpr char kNoSignature[] = "NO_SIGNATURE";
+// ... or the request cannot be answered as asked (too few or too many signatures, lengths that
+// differ for a distance that needs one length, a constant series).
+inline constexpr char kInvalidAnalysis[] = "INVALID_ANALYSIS";
 // Workers (WorkerService): a lease that is no longer the job's current attempt.
 inline constexpr char kLeaseExpired[] = "LEASE_EXPIRED";
 }  // namespace reason

@@ -81,6 +81,25 @@ struct JobAttempt {
   std::string reason;
 };
 
+// Statistics of a signature over its scored entries (status kOk), as the paper reports them for
+// each network; server/analysis/signature_statistics.h computes them. With no entry scored,
+// every score statistic is NaN.
+struct SignatureSummary {
+  int64_t entries = 0;
+  int64_t scored = 0;
+  double mean_score = 0.0;
+  double median_score = 0.0;  // of an even number, the mean of the middle two
+  // Population standard deviation (NumPy's default, ddof = 0), as the paper computes it.
+  double std_score = 0.0;
+  double min_score = 0.0;
+  double max_score = 0.0;
+  double score_range() const { return max_score - min_score; }
+  // Where the lowest score lies: its entry's position among all entries in execution order
+  // divided by entries - 1 (0 for a single entry): 0 at the first activation call, 1 at the
+  // last. The earliest of equal lowest scores.
+  double lowest_score_depth = 0.0;
+};
+
 struct Job {
   std::string id;
   JobSpec spec;
@@ -92,21 +111,13 @@ struct Job {
   int64_t started_at_ms = 0;   // 0 until a worker takes it
   int64_t finished_at_ms = 0;  // 0 until it ends
   std::vector<JobAttempt> history;  // every attempt, oldest first
-};
-
-struct SignatureSummary {
-  int64_t entries = 0;
-  int64_t scored = 0;  // entries with status ok
-  double mean_score = 0.0;
-  double min_score = 0.0;
-  double max_score = 0.0;
+  std::optional<SignatureSummary> summary;  // once SUCCEEDED
 };
 
 // A job with its signature as stored: the entries in execution order (empty unless asked for,
-// and unless the job SUCCEEDED) and their summary.
+// and unless the job SUCCEEDED).
 struct StoredSignature {
   Job job;
-  SignatureSummary summary;
   Signature entries;
 };
 

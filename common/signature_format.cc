@@ -13,10 +13,6 @@
 namespace affsig {
 namespace {
 
-// A JSON number, or null for NaN (a batch in which the entry was not scored).
-std::string JsonNumber(double value) {
-  return std::isnan(value) ? "null" : absl::StrFormat("%.17g", value);
-}
 
 std::string ScoreText(const SignatureEntry& entry) {
   return entry.status == EntryStatus::kOk ? absl::StrFormat("%.6f", entry.score) : "-";
@@ -136,6 +132,10 @@ std::string FormatSignature(const Signature& signature, OutputFormat format) {
       break;
   }
   return FormatSignatureTable(signature);
+}
+
+std::string JsonNumber(double value) {
+  return std::isfinite(value) ? absl::StrFormat("%.17g", value) : "null";
 }
 
 }  // namespace affsig

@@ -28,6 +28,9 @@ std::string FormatSignature(const Signature& signature, OutputFormat format);
 
 // `text` as a JSON string literal, quotes included.
 std::string JsonQuote(absl::string_view text);
+// A JSON number that reads back to the same double, or null for NaN and infinities (JSON has
+// neither).
+std::string JsonNumber(double value);
 
 }  // namespace affsig
 

@@ -20,6 +20,91 @@ ForwardOptimization ForwardOptimizationFromProto(v1::ForwardOptimization optimiz
   return optimization == v1::OPTIMIZE_OFF ? ForwardOptimization::kOff : ForwardOptimization::kAuto;
 }
 
+v1::SignatureDistance SignatureDistanceToProto(SignatureDistance distance) {
+  switch (distance) {
+    case SignatureDistance::kDtw:
+      return v1::DISTANCE_DTW;
+    case SignatureDistance::kEuclidean:
+      return v1::DISTANCE_EUCLIDEAN;
+    case SignatureDistance::kCorrelation:
+      return v1::DISTANCE_CORRELATION;
+  }
+  return v1::DISTANCE_DTW;
+}
+
+SignatureDistance SignatureDistanceFromProto(v1::SignatureDistance distance) {
+  switch (distance) {
+    case v1::DISTANCE_EUCLIDEAN:
+      return SignatureDistance::kEuclidean;
+    case v1::DISTANCE_CORRELATION:
+      return SignatureDistance::kCorrelation;
+    default:
+      return SignatureDistance::kDtw;
+  }
+}
+
+v1::Linkage LinkageToProto(Linkage linkage) {
+  switch (linkage) {
+    case Linkage::kSingle:
+      return v1::LINKAGE_SINGLE;
+    case Linkage::kComplete:
+      return v1::LINKAGE_COMPLETE;
+    case Linkage::kAverage:
+      return v1::LINKAGE_AVERAGE;
+    case Linkage::kWard:
+      return v1::LINKAGE_WARD;
+  }
+  return v1::LINKAGE_AVERAGE;
+}
+
+Linkage LinkageFromProto(v1::Linkage linkage) {
+  switch (linkage) {
+    case v1::LINKAGE_SINGLE:
+      return Linkage::kSingle;
+    case v1::LINKAGE_COMPLETE:
+      return Linkage::kComplete;
+    case v1::LINKAGE_WARD:
+      return Linkage::kWard;
+    default:
+      return Linkage::kAverage;
+  }
+}
+
+v1::SignatureStatistic SignatureStatisticToProto(SignatureStatistic statistic) {
+  switch (statistic) {
+    case SignatureStatistic::kMean:
+      return v1::STATISTIC_MEAN;
+    case SignatureStatistic::kMedian:
+      return v1::STATISTIC_MEDIAN;
+    case SignatureStatistic::kStd:
+      return v1::STATISTIC_STD;
+    case SignatureStatistic::kMin:
+      return v1::STATISTIC_MIN;
+    case SignatureStatistic::kMax:
+      return v1::STATISTIC_MAX;
+    case SignatureStatistic::kRange:
+      return v1::STATISTIC_RANGE;
+  }
+  return v1::STATISTIC_MEAN;
+}
+
+SignatureStatistic SignatureStatisticFromProto(v1::SignatureStatistic statistic) {
+  switch (statistic) {
+    case v1::STATISTIC_MEDIAN:
+      return SignatureStatistic::kMedian;
+    case v1::STATISTIC_STD:
+      return SignatureStatistic::kStd;
+    case v1::STATISTIC_MIN:
+      return SignatureStatistic::kMin;
+    case v1::STATISTIC_MAX:
+      return SignatureStatistic::kMax;
+    case v1::STATISTIC_RANGE:
+      return SignatureStatistic::kRange;
+    default:
+      return SignatureStatistic::kMean;
+  }
+}
+
 absl::StatusOr<DataSpec> DataSpecFromProto(const std::string& input_sha256,
                                            const std::string& data_source,
                                            const v1::DataOptions& options) {

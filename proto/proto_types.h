@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "affsig/v1/signature_service.pb.h"
+#include "common/analysis_options.h"
 #include "common/data_spec.h"
 #include "common/job.h"
 #include "common/signature.h"
@@ -18,6 +19,13 @@ v1::ActivationsMode ActivationModeToProto(ActivationMode mode);
 ActivationMode ActivationModeFromProto(v1::ActivationsMode mode);
 v1::ForwardOptimization ForwardOptimizationToProto(ForwardOptimization optimization);
 ForwardOptimization ForwardOptimizationFromProto(v1::ForwardOptimization optimization);
+// The analyses' choices; an unspecified one is the default (dtw, average, mean).
+v1::SignatureDistance SignatureDistanceToProto(SignatureDistance distance);
+SignatureDistance SignatureDistanceFromProto(v1::SignatureDistance distance);
+v1::Linkage LinkageToProto(Linkage linkage);
+Linkage LinkageFromProto(v1::Linkage linkage);
+v1::SignatureStatistic SignatureStatisticToProto(SignatureStatistic statistic);
+SignatureStatistic SignatureStatisticFromProto(v1::SignatureStatistic statistic);
 
 // The data of a job: an upload (input_sha256) or a source (data_source), one of the two, with
 // its options on top. INVALID_ARGUMENT (reason INVALID_DATA_SOURCE) for both or neither, or a

@@ -9,6 +9,8 @@ packages=(
   libtorch-dev libopenblas0 libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libeigen3-dev libabsl-dev libsqlite3-dev libssl-dev
+  # Boost.Math (header-only): the p-values of the correlations (server/analysis/).
+  libboost-dev
   libgtest-dev libgmock-dev liblemon-dev
   # Image datasets: JPEG and PNG decoding, gzipped MNIST.
   libjpeg62-turbo-dev libpng-dev zlib1g-dev
@@ -16,6 +18,10 @@ packages=(
   python3-torch python3-torchvision python3-scipy python3-pot python3-numpy
   # Image fixtures and the generated image folders of the datasets benchmark.
   python3-pil
+  # The Python package (client/python): gRPC, results as DataFrames, plots, progress bars, its
+  # tests, and pip-installing it offline into a virtual environment.
+  python3-grpcio python3-protobuf python3-pandas python3-matplotlib python3-tqdm python3-pytest
+  python3-venv python3-wheel
   # Workers started by Slurm: the integration test runs a one-node cluster (tests/slurm/).
   slurm-wlm slurm-client munge
 )

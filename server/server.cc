@@ -101,7 +101,7 @@ absl::Status Server::BuildAndStart(const Options& options) {
   core_options.leases.cancel_grace = options_.cancel_grace;
   core_options.leases.retry.max_attempts = options_.max_attempts;
   ASSIGN_OR_RETURN(core_, core::ServerCore::Open(core_options));
-  if (std::string recovered = core_->RecoverySummary(); !recovered.empty()) LogLine(recovered);
+  for (const std::string& line : core_->RecoverySummary()) LogLine(line);
 
   const std::vector<std::string> names = launchers::LocalWorkers::Names(devices_);
   for (size_t i = 0; i < names.size(); ++i) core_->leases().AddLocalWorker(names[i], devices_[i]);

@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
 #include "proto/grpc_status.h"
 #include "proto/proto_types.h"
 
@@ -46,6 +47,20 @@ JobState StateFromProto(v1::JobState state) {
   }
 }
 
+// With no entry scored, the statistics are left unset: a statistic of nothing.
+void SummaryToProto(const SignatureSummary& summary, v1::SignatureSummary* proto) {
+  proto->set_entries(summary.entries);
+  proto->set_scored(summary.scored);
+  if (summary.scored == 0) return;
+  proto->set_mean_score(summary.mean_score);
+  proto->set_median_score(summary.median_score);
+  proto->set_std_score(summary.std_score);
+  proto->set_min_score(summary.min_score);
+  proto->set_max_score(summary.max_score);
+  proto->set_score_range(summary.score_range());
+  proto->set_lowest_score_depth(summary.lowest_score_depth);
+}
+
 v1::Job JobToProto(const Job& job, const std::optional<core::RunningJob>& running) {
   v1::Job proto;
   proto.set_job_id(job.id);
@@ -75,6 +90,7 @@ v1::Job JobToProto(const Job& job, const std::optional<core::RunningJob>& runnin
     if (attempt.outcome) out->set_outcome(std::string(AttemptOutcomeName(*attempt.outcome)));
     out->set_reason(attempt.reason);
   }
+  if (job.summary) SummaryToProto(*job.summary, proto.mutable_summary());
   if (running) {
     proto.set_device(running->device);
     proto.set_worker(running->worker);
@@ -102,12 +118,7 @@ void BlobToProto(const BlobInfo& blob, v1::Blob* proto) {
 
 void SignatureToProto(const StoredSignature& signature, v1::Signature* proto) {
   *proto->mutable_job() = JobToProto(signature.job, std::nullopt);
-  v1::SignatureSummary* summary = proto->mutable_summary();
-  summary->set_entries(signature.summary.entries);
-  summary->set_scored(signature.summary.scored);
-  summary->set_mean_score(signature.summary.mean_score);
-  summary->set_min_score(signature.summary.min_score);
-  summary->set_max_score(signature.summary.max_score);
+  *proto->mutable_summary() = proto->job().summary();
   for (const SignatureEntry& entry : signature.entries) EntryToProto(entry, proto->add_entries());
 }
 
@@ -119,6 +130,35 @@ absl::Status AddLabelFilters(const google::protobuf::RepeatedPtrField<std::strin
     filter.labels.push_back(*std::move(label));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<core::ComparisonRequest> ComparisonFromProto(
+    const v1::CompareSignaturesRequest& proto) {
+  core::ComparisonRequest request;
+  const v1::SignatureSelection& selection = proto.signatures();
+  request.signatures.job_ids.assign(selection.job_ids().begin(), selection.job_ids().end());
+  for (const std::string& text : selection.labels()) {
+    ASSIGN_OR_RETURN(LabelFilter label, ParseLabelFilter(text));
+    request.signatures.labels.push_back(std::move(label));
+  }
+  request.distance = SignatureDistanceFromProto(proto.distance());
+  if (!proto.value().empty()) {
+    ASSIGN_OR_RETURN(request.value, ParseComparedValue(proto.value()));
+  }
+  request.resample = proto.resample();
+  return request;
+}
+
+void ComparisonToProto(const core::Comparison& comparison, v1::SignatureComparison* proto) {
+  proto->mutable_job_ids()->Add(comparison.job_ids.begin(), comparison.job_ids.end());
+  proto->mutable_names()->Add(comparison.names.begin(), comparison.names.end());
+  proto->set_distance(SignatureDistanceToProto(comparison.distance));
+  proto->set_value(std::string(ComparedValueName(comparison.value)));
+  const size_t n = comparison.job_ids.size();
+  for (size_t i = 0; i < n; ++i) {
+    auto row = comparison.matrix.begin() + static_cast<std::ptrdiff_t>(i * n);
+    proto->add_matrix()->mutable_distances()->Add(row, row + static_cast<std::ptrdiff_t>(n));
+  }
 }
 
 // An upload: each chunk appended as it arrives, the blob stored when the client half-closes.
@@ -424,6 +464,76 @@ grpc::Status SignatureServiceImpl::GetServerInfo(grpc::ServerContext*,
   response->set_max_upload_bytes(status->max_upload_bytes);
   response->set_started_at_ms(status->started_at_ms);
   response->mutable_data_roots()->Add(status->data_roots.begin(), status->data_roots.end());
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::CompareSignatures(grpc::ServerContext*,
+                                                     const v1::CompareSignaturesRequest* request,
+                                                     v1::SignatureComparison* response) {
+  auto comparison_request = ComparisonFromProto(*request);
+  if (!comparison_request.ok()) return ToGrpcStatus(comparison_request.status());
+  auto comparison = core_.analyses().Compare(*comparison_request);
+  if (!comparison.ok()) return ToGrpcStatus(comparison.status());
+  ComparisonToProto(*comparison, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::ClusterSignatures(grpc::ServerContext*,
+                                                     const v1::ClusterSignaturesRequest* request,
+                                                     v1::SignatureClustering* response) {
+  core::ClusteringRequest clustering_request;
+  auto comparison_request = ComparisonFromProto(request->comparison());
+  if (!comparison_request.ok()) return ToGrpcStatus(comparison_request.status());
+  clustering_request.comparison = *std::move(comparison_request);
+  clustering_request.linkage = LinkageFromProto(request->linkage());
+  if (request->has_clusters()) clustering_request.clusters = request->clusters();
+  if (request->has_threshold()) clustering_request.threshold = request->threshold();
+  auto clustering = core_.analyses().Cluster(clustering_request);
+  if (!clustering.ok()) return ToGrpcStatus(clustering.status());
+  ComparisonToProto(clustering->comparison, response->mutable_comparison());
+  response->set_method(LinkageToProto(clustering->linkage));
+  for (const Merge& merge : clustering->merges) {
+    v1::LinkageRow* row = response->add_linkage();
+    row->set_a(merge.a);
+    row->set_b(merge.b);
+    row->set_distance(merge.distance);
+    row->set_size(merge.size);
+  }
+  response->mutable_labels()->Add(clustering->labels.begin(), clustering->labels.end());
+  return grpc::Status::OK;
+}
+
+grpc::Status SignatureServiceImpl::CorrelateSignatures(
+    grpc::ServerContext*, const v1::CorrelateSignaturesRequest* request,
+    v1::SignatureCorrelation* response) {
+  core::CorrelationRequest correlation_request;
+  correlation_request.label = request->label();
+  correlation_request.statistic = SignatureStatisticFromProto(request->statistic());
+  for (const std::string& text : request->filters()) {
+    auto label = ParseLabelFilter(text);
+    if (!label.ok()) return ToGrpcStatus(label.status());
+    correlation_request.filters.push_back(*std::move(label));
+  }
+  correlation_request.group_by = request->group_by();
+  auto correlation = core_.analyses().Correlate(correlation_request);
+  if (!correlation.ok()) return ToGrpcStatus(correlation.status());
+  response->set_label(correlation->label);
+  response->set_statistic(SignatureStatisticToProto(correlation->statistic));
+  for (const core::CorrelationGroup& group : correlation->groups) {
+    v1::CorrelationGroup* out = response->add_groups();
+    out->set_group(group.group);
+    out->set_n(static_cast<int64_t>(group.job_ids.size()));
+    if (group.result) {
+      out->set_pearson_r(group.result->pearson_r);
+      out->set_pearson_p(group.result->pearson_p);
+      out->set_spearman_rho(group.result->spearman_rho);
+      out->set_spearman_p(group.result->spearman_p);
+    }
+    out->set_reason(group.reason);
+    out->mutable_job_ids()->Add(group.job_ids.begin(), group.job_ids.end());
+  }
+  response->mutable_skipped_job_ids()->Add(correlation->skipped_job_ids.begin(),
+                                           correlation->skipped_job_ids.end());
   return grpc::Status::OK;
 }
 

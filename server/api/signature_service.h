@@ -46,6 +46,15 @@ class SignatureServiceImpl final : public SignatureServiceBase {
                               v1::ListSignaturesResponse* response) override;
   grpc::Status GetServerInfo(grpc::ServerContext* context, const v1::GetServerInfoRequest* request,
                              v1::ServerInfo* response) override;
+  grpc::Status CompareSignatures(grpc::ServerContext* context,
+                                 const v1::CompareSignaturesRequest* request,
+                                 v1::SignatureComparison* response) override;
+  grpc::Status ClusterSignatures(grpc::ServerContext* context,
+                                 const v1::ClusterSignaturesRequest* request,
+                                 v1::SignatureClustering* response) override;
+  grpc::Status CorrelateSignatures(grpc::ServerContext* context,
+                                   const v1::CorrelateSignaturesRequest* request,
+                                   v1::SignatureCorrelation* response) override;
 
  private:
   core::ServerCore& core_;

@@ -56,16 +56,25 @@ ServerCore::ServerCore(const ServerOptions& options, std::unique_ptr<store::JobQ
       leases_(*queue_, monitor_, options.leases),
       watchers_(
           monitor_, [this](absl::string_view id) { return GetJob(id); }, options.watch_poll),
+      analyses_(*signatures_),
       started_at_ms_(absl::ToUnixMillis(absl::Now())) {}
 
 ServerCore::~ServerCore() = default;
 
-std::string ServerCore::RecoverySummary() const {
+std::vector<std::string> ServerCore::RecoverySummary() const {
   const store::Recovery& recovery = queue_->recovery();
-  if (recovery.requeued + recovery.cancelled + recovery.kept == 0) return "";
-  return absl::StrCat("jobs left RUNNING by an earlier run: ", recovery.requeued, " requeued, ",
-                      recovery.cancelled, " cancelled (a cancel was requested), ", recovery.kept,
-                      " still held by remote workers");
+  std::vector<std::string> lines;
+  if (recovery.requeued + recovery.cancelled + recovery.kept > 0) {
+    lines.push_back(absl::StrCat(
+        "jobs left RUNNING by an earlier run: ", recovery.requeued, " requeued, ",
+        recovery.cancelled, " cancelled (a cancel was requested), ", recovery.kept,
+        " still held by remote workers"));
+  }
+  if (recovery.summarized > 0) {
+    lines.push_back(absl::StrCat("signature statistics computed for ", recovery.summarized,
+                                 " jobs that succeeded before the server stored them"));
+  }
+  return lines;
 }
 
 void ServerCore::Close() {

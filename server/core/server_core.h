@@ -23,6 +23,7 @@
 #include "server/core/job_monitor.h"
 #include "server/core/job_view.h"
 #include "server/core/job_watchers.h"
+#include "server/core/signature_analyses.h"
 
 namespace affsig::store {
 class BlobCatalog;
@@ -92,8 +93,10 @@ class ServerCore {
   JobLeases& leases() { return leases_; }
   // WatchJob: watches that hold no thread.
   JobWatchers& watchers() { return watchers_; }
-  // What opening found of the previous run, for the log.
-  std::string RecoverySummary() const;
+  // Compare, cluster, correlate stored signatures.
+  SignatureAnalyses& analyses() { return analyses_; }
+  // What opening found of the previous run, lines for the log.
+  std::vector<std::string> RecoverySummary() const;
   // From now on submissions are refused and every watch ends: the server is stopping.
   void Close();
 
@@ -138,6 +141,7 @@ class ServerCore {
   JobMonitor monitor_;
   JobLeases leases_;
   JobWatchers watchers_;
+  SignatureAnalyses analyses_;
   const int64_t started_at_ms_;
 };
 

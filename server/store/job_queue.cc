@@ -11,6 +11,7 @@
 #include "common/error_reason.h"
 #include "common/status_macros.h"
 #include "server/store/job_record.h"
+#include "server/store/signature_record.h"
 
 namespace affsig::store {
 namespace {
@@ -60,6 +61,7 @@ absl::StatusOr<std::unique_ptr<JobQueue>> JobQueue::Open(const std::string& path
 }
 
 absl::Status JobQueue::Recover() {
+  ASSIGN_OR_RETURN(recovery_.summarized, SummarizeEarlierSignatures(*db_));
   // Open attempts on local workers died with the previous run; a cancelled job is not run again.
   ASSIGN_OR_RETURN(std::vector<OpenAttempt> open, ReadOpenAttempts());
   for (const OpenAttempt& attempt : open) {
@@ -257,40 +259,7 @@ absl::StatusOr<Job> JobQueue::Complete(absl::string_view lease_id, const Signatu
     job_id = attempt.job_id;
     RETURN_IF_ERROR(CloseAttempt(attempt, AttemptOutcome::kSucceeded, note));
     RETURN_IF_ERROR(EndJob(job_id, JobState::kSucceeded, ""));
-    ASSIGN_OR_RETURN(
-        auto insert,
-        db_->Prepare("INSERT INTO signature_entries (job_id, idx, module, call, op, d, n, score, "
-                     "status, reason, batches, score_std, score_min, score_max) VALUES (?, ?, ?, "
-                     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    ASSIGN_OR_RETURN(auto insert_batch,
-                     db_->Prepare("INSERT INTO entry_batch_scores (job_id, idx, batch, score) "
-                                  "VALUES (?, ?, ?, ?)"));
-    for (const SignatureEntry& entry : signature) {
-      Statement& row = *insert;
-      row.Reset();
-      row.Bind(1, job_id).Bind(2, entry.index).Bind(3, entry.module).Bind(4, entry.call);
-      row.Bind(5, entry.op).Bind(6, entry.d).Bind(7, entry.n);
-      row.Bind(9, EntryStatusName(entry.status)).Bind(10, entry.reason).Bind(11, entry.batches);
-      if (entry.status == EntryStatus::kOk) {
-        row.Bind(8, entry.score).Bind(12, entry.score_std);
-        row.Bind(13, entry.score_min).Bind(14, entry.score_max);
-      } else {
-        row.BindNull(8).BindNull(12).BindNull(13).BindNull(14);
-      }
-      RETURN_IF_ERROR(row.Run());
-      for (size_t b = 0; b < entry.batch_scores.size(); ++b) {
-        Statement& batch = *insert_batch;
-        batch.Reset();
-        batch.Bind(1, job_id).Bind(2, entry.index).Bind(3, static_cast<int64_t>(b));
-        if (std::isnan(entry.batch_scores[b])) {
-          batch.BindNull(4);
-        } else {
-          batch.Bind(4, entry.batch_scores[b]);
-        }
-        RETURN_IF_ERROR(batch.Run());
-      }
-    }
-    return absl::OkStatus();
+    return WriteSignature(*db_, job_id, signature);
   }));
   return ReadJob(*db_, job_id);
 }

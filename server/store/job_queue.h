@@ -61,6 +61,7 @@ struct Recovery {
   int64_t requeued = 0;   // RUNNING on a local worker (gone with the server) or on none
   int64_t cancelled = 0;  // RUNNING with a cancel requested: not run again
   int64_t kept = 0;       // RUNNING on a remote worker, whose lease stays open
+  int64_t summarized = 0;  // SUCCEEDED before signatures had summaries, summarized now
 };
 
 // FAILED_PRECONDITION with the reason LEASE_EXPIRED: `lease_id` is no longer a job's open attempt.

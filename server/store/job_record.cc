@@ -9,6 +9,7 @@
 #include "common/error_reason.h"
 #include "common/status_macros.h"
 #include "server/store/page_token.h"
+#include "server/store/signature_record.h"
 
 namespace affsig::store {
 namespace {
@@ -55,7 +56,7 @@ Job JobFromRow(const Statement& row) {
   return job;
 }
 
-// The labels and attempts of a job read from the jobs table.
+// The labels, attempts and signature summary of a job read from the jobs table.
 absl::Status ReadDetails(Database& db, Job& job) {
   ASSIGN_OR_RETURN(auto labels,
                    db.Prepare("SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key"));
@@ -81,7 +82,10 @@ absl::Status ReadDetails(Database& db, Job& job) {
     }
     attempt.reason = attempts->Text(6);
   }
-  return attempts->status();
+  RETURN_IF_ERROR(attempts->status());
+  if (job.state != JobState::kSucceeded) return absl::OkStatus();
+  ASSIGN_OR_RETURN(job.summary, ReadSignatureSummary(db, job.id));
+  return absl::OkStatus();
 }
 
 // A WHERE clause and the values of its placeholders, in order.

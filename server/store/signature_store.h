@@ -1,6 +1,6 @@
 // Reading stored signatures: one job's entries, and the signatures of SUCCEEDED jobs filtered by
-// label, model, name and time for dashboards, with a summary of each. The entries are written by
-// JobQueue::Complete, in the transaction that ends the job.
+// label, model, name and time for dashboards, each job with its signature's summary. The entries
+// are written by JobQueue::Complete, in the transaction that ends the job (signature_record.h).
 #ifndef AFFSIG_SERVER_STORE_SIGNATURE_STORE_H_
 #define AFFSIG_SERVER_STORE_SIGNATURE_STORE_H_
 
@@ -34,8 +34,6 @@ class SignatureStore {
 
  private:
   explicit SignatureStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
-  absl::Status ReadEntries(StoredSignature& signature) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  absl::Status ReadSummary(StoredSignature& signature) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Mutex mutex_;
   std::unique_ptr<Database> db_ ABSL_GUARDED_BY(mutex_);

@@ -39,14 +39,45 @@ TEST(OutputFormatTest, JobListsAlignForPeopleAndQuoteForCsv) {
   other.set_job_id("job-22");
   other.set_state(v1::SUCCEEDED);
   other.clear_progress();
-  const std::string table = FormatJobs({SampleJob(), other}, OutputFormat::kTable);
+  const std::string table = FormatJobs({SampleJob(), other}, OutputFormat::kTable, false);
   EXPECT_THAT(table, HasSubstr("job_id  state      progress"));
   EXPECT_THAT(table, HasSubstr("job-1   RUNNING        3/17"));
   EXPECT_THAT(table, HasSubstr("job-22  SUCCEEDED         -"));
-  const std::string csv = FormatJobs({SampleJob()}, OutputFormat::kCsv);
+  const std::string csv = FormatJobs({SampleJob()}, OutputFormat::kCsv, false);
   EXPECT_THAT(csv, HasSubstr("job-1,RUNNING,\"resnet, \"\"seed 0\"\"\","));
   EXPECT_THAT(csv, HasSubstr("\"acc1=69.8,arch=resnet18\""));
-  EXPECT_EQ(FormatJobs({}, OutputFormat::kJson), "[]\n");
+  EXPECT_EQ(FormatJobs({}, OutputFormat::kJson, false), "[]\n");
+}
+
+TEST(OutputFormatTest, StatisticsOfSucceededJobsInListsAndJson) {
+  v1::Job done = SampleJob();
+  done.set_state(v1::SUCCEEDED);
+  done.clear_progress();
+  v1::SignatureSummary* summary = done.mutable_summary();
+  summary->set_entries(4);
+  summary->set_scored(3);
+  summary->set_mean_score(0.7);
+  summary->set_median_score(0.75);
+  summary->set_std_score(0.1);
+  summary->set_min_score(0.5);
+  summary->set_max_score(0.9);
+  summary->set_score_range(0.4);
+  summary->set_lowest_score_depth(1.0 / 3);
+  v1::Job nothing = done;
+  nothing.set_job_id("job-2");
+  nothing.mutable_summary()->Clear();
+  nothing.mutable_summary()->set_entries(2);
+  const std::string table = FormatJobs({done, nothing, SampleJob()}, OutputFormat::kTable, true);
+  EXPECT_THAT(table, HasSubstr("mean  median     std     min     max   range  lowest_depth"));
+  EXPECT_THAT(table, HasSubstr("0.7000  0.7500  0.1000  0.5000  0.9000  0.4000  0.3333\n"));
+  EXPECT_THAT(table, HasSubstr("     -       -       -       -       -       -  -\n"));
+  const std::string csv = FormatJobs({done, nothing}, OutputFormat::kCsv, true);
+  EXPECT_THAT(csv, HasSubstr(",scored,mean,median,std,min,max,range,lowest_depth\n"));
+  EXPECT_THAT(csv, HasSubstr(",3,0.69999999999999996,0.75,0.10000000000000001,0.5,0.90000000000000002,"));
+  EXPECT_THAT(csv, HasSubstr(",0,,,,,,,\n"));
+  EXPECT_THAT(JobJson(done), HasSubstr("\"summary\": {\"entries\": 4, \"scored\": 3, \"mean\": "
+                                       "0.69999999999999996, \"median\": 0.75"));
+  EXPECT_THAT(JobJson(nothing), HasSubstr("\"scored\": 0, \"mean\": null"));
 }
 
 TEST(OutputFormatTest, ResultJsonCarriesTheJobAndItsSignature) {

@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include "server/store/job_queue.h"
 #include "tests/scratch_dir.h"
@@ -64,11 +67,16 @@ TEST_F(SignatureStoreTest, GetsEntriesInOrderWithASummary) {
   ASSERT_EQ(stored->entries.size(), 4u);
   EXPECT_EQ(stored->entries[1].status, EntryStatus::kNonFinite);
   EXPECT_EQ(stored->entries[3].module, "act3");
-  EXPECT_EQ(stored->summary.entries, 4);
-  EXPECT_EQ(stored->summary.scored, 3);
-  EXPECT_NEAR(stored->summary.mean_score, 0.7, 1e-12);
-  EXPECT_DOUBLE_EQ(stored->summary.min_score, 0.5);
-  EXPECT_DOUBLE_EQ(stored->summary.max_score, 0.9);
+  ASSERT_TRUE(stored->job.summary.has_value());
+  const SignatureSummary& summary = *stored->job.summary;
+  EXPECT_EQ(summary.entries, 4);
+  EXPECT_EQ(summary.scored, 3);
+  EXPECT_NEAR(summary.mean_score, 0.7, 1e-12);
+  EXPECT_DOUBLE_EQ(summary.median_score, 0.7);
+  EXPECT_NEAR(summary.std_score, std::sqrt(0.08 / 3), 1e-12);
+  EXPECT_DOUBLE_EQ(summary.min_score, 0.5);
+  EXPECT_DOUBLE_EQ(summary.max_score, 0.9);
+  EXPECT_DOUBLE_EQ(summary.lowest_score_depth, 0.0);  // entry 0 of 0..3
   EXPECT_EQ(store_->Get("job-none").status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -94,7 +102,7 @@ TEST_F(SignatureStoreTest, ListsOnlySucceededJobsByLabelModelAndTime) {
     EXPECT_TRUE(signature.entries.empty());
   }
   EXPECT_THAT(ids, ElementsAre(second, first));
-  EXPECT_NEAR(listed->items[0].summary.mean_score, 0.7, 1e-12);
+  EXPECT_NEAR(listed->items[0].job.summary->mean_score, 0.7, 1e-12);
 
   resnets.created_after_ms = between;
   auto recent = store_->List(resnets, /*with_entries=*/true, {});
@@ -117,6 +125,42 @@ TEST_F(SignatureStoreTest, ListsOnlySucceededJobsByLabelModelAndTime) {
   ASSERT_EQ(rest->items.size(), 1u);
   EXPECT_EQ(rest->items[0].job.id, first);
   EXPECT_TRUE(rest->next_page_token.empty());
+}
+
+TEST_F(SignatureStoreTest, ASignatureWithNothingScoredHasASummaryWithoutStatistics) {
+  const std::string id = Succeeded("none", "resnet18", {std::nan(""), std::nan("")});
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->job.summary.has_value());
+  EXPECT_EQ(stored->job.summary->entries, 2);
+  EXPECT_EQ(stored->job.summary->scored, 0);
+  EXPECT_TRUE(std::isnan(stored->job.summary->mean_score));
+  EXPECT_TRUE(std::isnan(stored->job.summary->lowest_score_depth));
+}
+
+// Jobs that succeeded before the server stored summaries (migration 7) get theirs when the
+// store opens, computed from their stored entries.
+TEST_F(SignatureStoreTest, JobsThatSucceededBeforeSummariesGetThemWhenTheQueueOpens) {
+  const std::string id = Succeeded("old", "resnet18", {0.9, 0.2, 0.4});
+  queue_.reset();
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM signature_summaries", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  store_ = *SignatureStore::Open(path_);
+  EXPECT_FALSE(store_->Get(id)->job.summary.has_value());
+
+  queue_ = *JobQueue::Open(path_);
+  EXPECT_EQ(queue_->recovery().summarized, 1);
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok() && stored->job.summary.has_value());
+  EXPECT_EQ(stored->job.summary->scored, 3);
+  EXPECT_DOUBLE_EQ(stored->job.summary->median_score, 0.4);
+  EXPECT_DOUBLE_EQ(stored->job.summary->lowest_score_depth, 0.5);
+  queue_ = *JobQueue::Open(path_);
+  EXPECT_EQ(queue_->recovery().summarized, 0);
 }
 
 }  // namespace
