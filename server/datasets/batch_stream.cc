@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <atomic>
 #include <numeric>
 #include <random>
 #include <utility>
@@ -14,7 +16,7 @@
 namespace affsig::datasets {
 
 absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Start(
-    std::unique_ptr<SampleDataset> dataset, const DataSpec& spec, int prefetch) {
+    std::unique_ptr<SampleDataset> dataset, const DataSpec& spec, const StreamOptions& options) {
   const int64_t samples = dataset->size();
   const int64_t batch_size = spec.batching.batch_size > 0 ? spec.batching.batch_size : samples;
   const int64_t full_batches = batch_size > 0 ? samples / batch_size : 0;
@@ -38,18 +40,19 @@ absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Start(
   }
   return std::unique_ptr<BatchStream>(new BatchStream(std::move(dataset), spec, std::move(order),
                                                       batch_size, asked > 0 ? asked : full_batches,
-                                                      prefetch));
+                                                      options));
 }
 
 BatchStream::BatchStream(std::unique_ptr<SampleDataset> dataset, const DataSpec& spec,
                          std::vector<int64_t> order, int64_t batch_size, int64_t batch_count,
-                         int prefetch)
+                         const StreamOptions& options)
     : dataset_(std::move(dataset)),
       preprocessing_(spec.preprocessing),
       order_(std::move(order)),
       batch_size_(batch_size),
       batch_count_(batch_count),
-      prefetch_(static_cast<size_t>(std::max(prefetch, 1))) {
+      prefetch_(static_cast<size_t>(std::max(options.prefetch, 1))),
+      decode_threads_(std::max(options.decode_threads, 1)) {
   producer_ = std::thread([this] { Produce(); });
 }
 
@@ -61,24 +64,43 @@ BatchStream::~BatchStream() {
   producer_.join();
 }
 
+absl::StatusOr<at::Tensor> BatchStream::MakeSample(int64_t index) const {
+  ASSIGN_OR_RETURN(auto sample, dataset_->Read(index));
+  auto prepared = Preprocess(sample, preprocessing_);
+  if (!prepared.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sample ", index, ": ", prepared.status().message()));
+  }
+  return prepared;
+}
+
 absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
+  const auto* first = order_.data() + batch * batch_size_;
+  std::vector<absl::StatusOr<at::Tensor>> made(static_cast<size_t>(batch_size_),
+                                               absl::UnknownError("not made"));
+  // The threads take samples in turn; each writes only its own slots.
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i = next++; i < batch_size_; i = next++) made[i] = MakeSample(first[i]);
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < std::min<int64_t>(decode_threads_, batch_size_); ++t) helpers.emplace_back(work);
+  work();
+  for (std::thread& helper : helpers) helper.join();
+
+  // Errors in sample order, as a single thread would meet them.
   std::vector<at::Tensor> samples;
-  samples.reserve(static_cast<size_t>(batch_size_));
+  samples.reserve(made.size());
   for (int64_t i = 0; i < batch_size_; ++i) {
-    const int64_t index = order_[static_cast<size_t>(batch * batch_size_ + i)];
-    ASSIGN_OR_RETURN(auto sample, dataset_->Read(index));
-    auto prepared = Preprocess(sample, preprocessing_);
-    if (!prepared.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sample ", index, ": ", prepared.status().message()));
-    }
-    if (!samples.empty() && !prepared->sizes().equals(samples.front().sizes())) {
+    RETURN_IF_ERROR(made[i].status());
+    const at::Tensor& prepared = *made[i];
+    if (!samples.empty() && !prepared.sizes().equals(samples.front().sizes())) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "sample ", index, " has shape (", absl::StrJoin(prepared->sizes(), ", "),
+          "sample ", first[i], " has shape (", absl::StrJoin(prepared.sizes(), ", "),
           ") but the batch's first has (", absl::StrJoin(samples.front().sizes(), ", "),
           "): resize and crop them to one size"));
     }
-    samples.push_back(*std::move(prepared));
+    samples.push_back(prepared);
   }
   return at::stack(samples);
 }

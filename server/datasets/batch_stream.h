@@ -1,7 +1,8 @@
 // Batches of preprocessed samples, made on a thread ahead of the model: at most `prefetch`
 // batches wait, so memory stays bounded by a few batches whatever the dataset's size. Batches hold
 // `batch_size` samples in stored or seeded-shuffled order; a last partial batch is dropped, as
-// the paper does.
+// the paper does. A batch's samples are read, decoded and preprocessed by `decode_threads`
+// threads: each sample is made alone, so the batch is the same bit for bit whatever their number.
 #ifndef AFFSIG_SERVER_DATASETS_BATCH_STREAM_H_
 #define AFFSIG_SERVER_DATASETS_BATCH_STREAM_H_
 
@@ -22,12 +23,18 @@
 
 namespace affsig::datasets {
 
+struct StreamOptions {
+  int prefetch = 2;        // batches made ahead of the consumer
+  int decode_threads = 1;  // threads that read and preprocess one batch's samples
+};
+
 class BatchStream {
  public:
   // INVALID_ARGUMENT when the source holds fewer samples than one batch, or than the batches
   // asked for.
   static absl::StatusOr<std::unique_ptr<BatchStream>> Start(std::unique_ptr<SampleDataset> dataset,
-                                                            const DataSpec& spec, int prefetch = 2);
+                                                            const DataSpec& spec,
+                                                            const StreamOptions& options = {});
   ~BatchStream();
   BatchStream(const BatchStream&) = delete;
   BatchStream& operator=(const BatchStream&) = delete;
@@ -41,9 +48,12 @@ class BatchStream {
 
  private:
   BatchStream(std::unique_ptr<SampleDataset> dataset, const DataSpec& spec,
-              std::vector<int64_t> order, int64_t batch_size, int64_t batch_count, int prefetch);
+              std::vector<int64_t> order, int64_t batch_size, int64_t batch_count,
+              const StreamOptions& options);
   void Produce();
   absl::StatusOr<at::Tensor> MakeBatch(int64_t batch);
+  // Sample `index` read and preprocessed; errors name it.
+  absl::StatusOr<at::Tensor> MakeSample(int64_t index) const;
 
   std::unique_ptr<SampleDataset> dataset_;
   Preprocessing preprocessing_;
@@ -51,6 +61,7 @@ class BatchStream {
   int64_t batch_size_ = 0;
   int64_t batch_count_ = 0;
   size_t prefetch_ = 2;
+  int decode_threads_ = 1;
   int64_t taken_ = 0;
 
   absl::Mutex mutex_;

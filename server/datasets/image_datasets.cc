@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/datasets/image_decoder.h"
+#include "server/datasets/positional_file.h"
 
 namespace affsig::datasets {
 namespace {
@@ -25,7 +26,7 @@ class ImageFolderDataset final : public SampleDataset {
  public:
   explicit ImageFolderDataset(std::vector<std::string> files) : files_(std::move(files)) {}
   int64_t size() const override { return static_cast<int64_t>(files_.size()); }
-  absl::StatusOr<at::Tensor> Read(int64_t index) override {
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override {
     return DecodeImageFile(files_[static_cast<size_t>(index)], ColorMode::kRgb);
   }
 
@@ -78,25 +79,24 @@ class RecordDataset final : public SampleDataset {
     std::shared_ptr<DecompressedFile> decompressed;  // set when `path` is a gzip file's copy
   };
 
-  RecordDataset(std::vector<File> files, int64_t skip, std::vector<int64_t> shape)
-      : files_(std::move(files)), skip_(skip), shape_(std::move(shape)) {
-    image_bytes_ = 1;
-    for (int64_t size : shape_) image_bytes_ *= size;
-    for (const File& file : files_) total_ += file.records;
+  static absl::StatusOr<std::unique_ptr<RecordDataset>> Open(std::vector<File> files, int64_t skip,
+                                                             std::vector<int64_t> shape) {
+    std::vector<std::unique_ptr<PositionalFile>> opened;
+    for (const File& file : files) {
+      ASSIGN_OR_RETURN(opened.emplace_back(), PositionalFile::Open(file.path));
+    }
+    return std::unique_ptr<RecordDataset>(
+        new RecordDataset(std::move(files), std::move(opened), skip, std::move(shape)));
   }
 
   int64_t size() const override { return total_; }
 
-  absl::StatusOr<at::Tensor> Read(int64_t index) override {
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override {
     size_t f = 0;
     while (index >= files_[f].records) index -= files_[f++].records;
-    if (f != open_file_) {
-      in_ = std::ifstream(files_[f].path, std::ios::binary);
-      open_file_ = f;
-    }
     at::Tensor image = at::empty(shape_, at::kByte);
-    in_.seekg(files_[f].header + index * (skip_ + image_bytes_) + skip_);
-    if (!in_.read(reinterpret_cast<char*>(image.data_ptr<uint8_t>()), image_bytes_)) {
+    if (!opened_[f]->ReadAt(files_[f].header + index * (skip_ + image_bytes_) + skip_,
+                            image.data_ptr<uint8_t>(), image_bytes_)) {
       return absl::DataLossError(
           absl::StrCat("'", files_[f].path, "': cannot read record ", index));
     }
@@ -104,13 +104,21 @@ class RecordDataset final : public SampleDataset {
   }
 
  private:
+  RecordDataset(std::vector<File> files, std::vector<std::unique_ptr<PositionalFile>> opened,
+                int64_t skip, std::vector<int64_t> shape)
+      : files_(std::move(files)), opened_(std::move(opened)), skip_(skip),
+        shape_(std::move(shape)) {
+    image_bytes_ = 1;
+    for (int64_t size : shape_) image_bytes_ *= size;
+    for (const File& file : files_) total_ += file.records;
+  }
+
   std::vector<File> files_;
+  std::vector<std::unique_ptr<PositionalFile>> opened_;  // one per file
   int64_t skip_ = 0;
   std::vector<int64_t> shape_;
   int64_t image_bytes_ = 0;
   int64_t total_ = 0;
-  size_t open_file_ = static_cast<size_t>(-1);
-  std::ifstream in_;
 };
 
 bool IsImageFile(const fs::path& path) {
@@ -196,7 +204,7 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenCifar(const std::string& path
     }
     files.push_back({file, 0, size / record});
   }
-  return std::make_unique<RecordDataset>(std::move(files), labels, std::vector<int64_t>{3, 32, 32});
+  return RecordDataset::Open(std::move(files), labels, std::vector<int64_t>{3, 32, 32});
 }
 
 absl::StatusOr<std::unique_ptr<SampleDataset>> OpenIdxImages(const std::string& path) {
@@ -239,7 +247,7 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenIdxImages(const std::string& 
     }
     files.push_back({file, 16, count, std::move(decompressed)});
   }
-  return std::make_unique<RecordDataset>(std::move(files), 0, std::vector<int64_t>{1, rows, cols});
+  return RecordDataset::Open(std::move(files), 0, std::vector<int64_t>{1, rows, cols});
 }
 
 }  // namespace affsig::datasets

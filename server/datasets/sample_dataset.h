@@ -23,7 +23,8 @@ class SampleDataset {
   virtual int64_t size() const = 0;
   // Sample `index` (0 <= index < size()): an 8-bit C x H x W image for image sources (sizes may
   // differ between samples), else a float tensor of the sample's shape. Errors name the file.
-  virtual absl::StatusOr<at::Tensor> Read(int64_t index) = 0;
+  // Safe to call from several threads at once (BatchStream reads a batch with a pool).
+  virtual absl::StatusOr<at::Tensor> Read(int64_t index) const = 0;
 };
 
 // How the server finds a source's files.

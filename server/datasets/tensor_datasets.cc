@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/datasets/positional_file.h"
 #include "server/engine/npy_tensor.h"
 #include "server/engine/torch_error.h"
 
@@ -18,22 +19,21 @@ namespace {
 
 class NpyDataset final : public SampleDataset {
  public:
-  NpyDataset(std::string path, std::string name, NpyHeader header)
-      : path_(std::move(path)), name_(std::move(name)), header_(std::move(header)) {
+  NpyDataset(std::unique_ptr<PositionalFile> file, std::string name, NpyHeader header)
+      : file_(std::move(file)), name_(std::move(name)), header_(std::move(header)) {
     sample_shape_.assign(header_.shape.begin() + 1, header_.shape.end());
     sample_bytes_ = header_.shape[0] == 0 ? 0 : header_.data_bytes / header_.shape[0];
   }
 
   int64_t size() const override { return header_.shape[0]; }
 
-  absl::StatusOr<at::Tensor> Read(int64_t index) override {
-    if (!in_.is_open()) in_.open(path_, std::ios::binary);
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override {
     NpyArray sample;
     sample.dtype = header_.dtype;
     sample.shape = sample_shape_;
     sample.data.resize(static_cast<size_t>(sample_bytes_));
-    in_.seekg(header_.data_offset + index * sample_bytes_);
-    if (!in_.read(sample.data.data(), sample_bytes_)) {
+    if (!file_->ReadAt(header_.data_offset + index * sample_bytes_, sample.data.data(),
+                       sample_bytes_)) {
       return absl::DataLossError(absl::StrCat(name_, ": cannot read sample ", index));
     }
     ASSIGN_OR_RETURN(auto tensor, engine::TensorFromNpy(sample));
@@ -41,18 +41,18 @@ class NpyDataset final : public SampleDataset {
   }
 
  private:
-  std::string path_, name_;
+  std::unique_ptr<PositionalFile> file_;
+  std::string name_;
   NpyHeader header_;
   std::vector<int64_t> sample_shape_;
   int64_t sample_bytes_ = 0;
-  std::ifstream in_;
 };
 
 class InMemoryDataset final : public SampleDataset {
  public:
   explicit InMemoryDataset(at::Tensor samples) : samples_(std::move(samples)) {}
   int64_t size() const override { return samples_.size(0); }
-  absl::StatusOr<at::Tensor> Read(int64_t index) override { return samples_[index]; }
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override { return samples_[index]; }
 
  private:
   at::Tensor samples_;
@@ -62,7 +62,7 @@ class RandomDataset final : public SampleDataset {
  public:
   explicit RandomDataset(RandomSamples random) : random_(std::move(random)) {}
   int64_t size() const override { return random_.count; }
-  absl::StatusOr<at::Tensor> Read(int64_t index) override {
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override {
     // One generator per sample: sample i does not depend on which samples were drawn before.
     at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(
         random_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(index));
@@ -99,7 +99,9 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenNpyDataset(const std::string&
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", size.message()));
   }
   RETURN_IF_ERROR(CheckSamples(name, header->shape));
-  return std::make_unique<NpyDataset>(path, name, *std::move(header));
+  auto file = PositionalFile::Open(path);
+  if (!file.ok()) return absl::NotFoundError(absl::StrCat(name, ": cannot be read"));
+  return std::make_unique<NpyDataset>(*std::move(file), name, *std::move(header));
 }
 
 absl::StatusOr<std::unique_ptr<SampleDataset>> OpenTensorFileDataset(const std::string& path,

@@ -61,7 +61,10 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
   access.blob_path = blob_path;
   access.roots = options_.data_roots;
   ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
-  ASSIGN_OR_RETURN(auto batches, datasets::BatchStream::Start(std::move(dataset), spec.data));
+  datasets::StreamOptions stream;
+  stream.decode_threads = options_.data_threads;
+  ASSIGN_OR_RETURN(auto batches,
+                   datasets::BatchStream::Start(std::move(dataset), spec.data, stream));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::SignatureModel> model, TakeModel(spec, blob_path));
 
   const int64_t batch_count = batches->batch_count();

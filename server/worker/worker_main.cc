@@ -3,6 +3,7 @@
 // node (deploy/slurm/affsig-worker.sbatch) or a systemd unit (deploy/affsig-worker@.service).
 //
 //   affsig-worker --server=HOST:PORT --device=cpu|cuda:K [--data-root=DIR ...] [--threads=T]
+//                 [--data-threads=D]
 //                 [--name=NAME] [--cache-dir=DIR] [--cache-mb=MB] [--idle-exit=SECONDS]
 //   affsig-worker --list-devices
 //
@@ -19,6 +20,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/command_line.h"
 #include "common/host_name.h"
@@ -33,6 +35,9 @@ ABSL_FLAG(std::string, name, "",
           "the worker's name, unique among the server's workers (default HOST/DEVICE/pid-PID, "
           "or HOST/DEVICE/slurm-JOBID in a Slurm job)");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0: one per core)");
+ABSL_FLAG(int, data_threads, 0,
+          "threads that read, decode and preprocess a batch's samples (0: one per core on a CUDA "
+          "device, whose forward leaves the cores free; 1 on the CPU, whose forward uses them)");
 ABSL_FLAG(std::string, data_root, "",
           "a folder jobs may read data from (the lab's shared storage); repeat it for several");
 ABSL_FLAG(std::string, cache_dir, "",
@@ -94,6 +99,12 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_threads) > 0
           ? absl::GetFlag(FLAGS_threads)
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (absl::GetFlag(FLAGS_data_threads) < 0) return Fail("--data-threads must not be negative");
+  options.runner.data_threads =
+      absl::GetFlag(FLAGS_data_threads) > 0 ? absl::GetFlag(FLAGS_data_threads)
+      : absl::StartsWith(options.runner.device, "cuda")
+          ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+          : 1;
   // Roots in canonical form, checked once: jobs' paths are compared against these.
   for (const std::string& root : data_roots) {
     std::error_code error;

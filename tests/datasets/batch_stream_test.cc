@@ -6,18 +6,22 @@
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
+
 namespace affsig::datasets {
 namespace {
 
 using ::testing::HasSubstr;
 
-// Sample i is a 1-element tensor holding i; sample `bad` fails to read.
+// Sample i is a 1-element tensor holding i; samples from `bad` on fail to read.
 class CountingDataset final : public SampleDataset {
  public:
   explicit CountingDataset(int64_t size, int64_t bad = -1) : size_(size), bad_(bad) {}
   int64_t size() const override { return size_; }
-  absl::StatusOr<at::Tensor> Read(int64_t index) override {
-    if (index == bad_) return absl::InvalidArgumentError("image 'x/7.png': not a readable PNG");
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override {
+    if (bad_ >= 0 && index >= bad_) {
+      return absl::InvalidArgumentError(absl::StrCat("image 'x/", index, ".png': not a readable PNG"));
+    }
     return at::full({1}, static_cast<float>(index));
   }
 
@@ -90,6 +94,24 @@ TEST(BatchStreamTest, TooFewSamplesAndUnreadableSamplesAreClearErrors) {
   auto failed = (*stream)->Next();
   EXPECT_THAT(failed.status().message(), HasSubstr("x/7.png"));
   EXPECT_FALSE((*stream)->Next()->has_value());  // and nothing after it
+}
+
+// Several threads read a batch's samples: the same batches, and the same first error, as one.
+TEST(BatchStreamTest, DecodeThreadsMakeTheSameBatchesAndReportTheFirstBadSample) {
+  for (int threads : {2, 3, 8}) {
+    SCOPED_TRACE(threads);
+    StreamOptions options;
+    options.decode_threads = threads;
+    auto one = BatchStream::Start(std::make_unique<CountingDataset>(50), Batches(7, 0, 5));
+    auto many =
+        BatchStream::Start(std::make_unique<CountingDataset>(50), Batches(7, 0, 5), options);
+    ASSERT_TRUE(one.ok() && many.ok());
+    EXPECT_EQ(Drain(**many), Drain(**one));
+
+    auto failing = BatchStream::Start(std::make_unique<CountingDataset>(9, 4), Batches(9), options);
+    ASSERT_TRUE(failing.ok());
+    EXPECT_THAT((*failing)->Next().status().message(), HasSubstr("x/4.png"));
+  }
 }
 
 }  // namespace

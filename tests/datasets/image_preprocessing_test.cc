@@ -29,14 +29,16 @@ class ImagePreprocessingTest : public ::testing::Test {
  protected:
   static std::string Dir() { return testing::ImageFixtureDir(); }
 
-  // Every image of the folder, preprocessed in one batch.
-  static at::Tensor Batch(const Preprocessing& preprocessing) {
+  // Every image of the folder, preprocessed in one batch by `threads` threads.
+  static at::Tensor Batch(const Preprocessing& preprocessing, int threads = 1) {
     auto dataset = OpenImageFolder(Dir() + "/imagefolder");
     EXPECT_TRUE(dataset.ok()) << dataset.status();
     DataSpec spec;
     spec.kind = DataKind::kImageFolder;
     spec.preprocessing = preprocessing;
-    auto stream = BatchStream::Start(*std::move(dataset), spec);
+    StreamOptions options;
+    options.decode_threads = threads;
+    auto stream = BatchStream::Start(*std::move(dataset), spec, options);
     EXPECT_TRUE(stream.ok()) << stream.status();
     auto batch = (*stream)->Next();
     EXPECT_TRUE(batch.ok() && batch->has_value()) << batch.status();
@@ -65,6 +67,8 @@ TEST_F(ImagePreprocessingTest, MatchesTorchvisionsTransformsOnPilImagesWithin1e5
   const at::Tensor expected = ReadNpy(Dir() + "/expected_default.npy");
   ASSERT_TRUE(ours.sizes().equals(expected.sizes()));
   EXPECT_LT((ours - expected).abs().max().item<double>(), 1e-5);
+  // A pool of decode threads changes nothing, to the bit.
+  EXPECT_TRUE(at::equal(Batch(defaults.preprocessing, 4), ours));
 
   Preprocessing small;
   small.resize = 72;

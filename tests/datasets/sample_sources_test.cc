@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "common/npy.h"
 #include "server/datasets/data_roots.h"
@@ -212,6 +214,45 @@ TEST_F(SampleSourcesTest, ServerPathsStayInsideTheRoots) {
   EXPECT_FALSE(ResolveUnderRoots((dir_ / "root2" / "x.npy").string(), roots).ok());
   EXPECT_THAT(ResolveUnderRoots((root / "sub" / "ok.npy").string(), {}).status().message(),
               HasSubstr("no --data-root"));
+}
+
+// BatchStream reads a batch's samples from several threads at once: every source must give each
+// thread exactly what one thread reading in order gets.
+TEST_F(SampleSourcesTest, EverySourceReadsTheSameFromManyThreadsAtOnce) {
+  std::string cifar;
+  for (int record = 0; record < 64; ++record) {
+    cifar += std::string{static_cast<char>(record % 10)};
+    for (int i = 0; i < 3072; ++i) cifar += static_cast<char>((record * 31 + i) % 251);
+  }
+  Write("cifar10/data_batch_1.bin", cifar);
+  std::vector<float> values(64 * 5);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) * 0.5f;
+  Write("samples.npy", SerializeNpy(MakeNpyArray({64, 5}, values)));
+  DataSpec random;
+  random.kind = DataKind::kRandom;
+  random.random.shape = {3, 4};
+  random.random.count = 64;
+  std::vector<absl::StatusOr<std::unique_ptr<SampleDataset>>> sources;
+  sources.push_back(Open(DataKind::kCifar10, dir_.string() + "/cifar10"));
+  sources.push_back(Open(DataKind::kServerFile, (dir_ / "samples.npy").string()));
+  sources.push_back(OpenSampleDataset(random, {}));
+  for (const auto& source : sources) {
+    ASSERT_TRUE(source.ok()) << source.status();
+    const SampleDataset& dataset = **source;
+    ASSERT_EQ(dataset.size(), 64);
+    std::vector<at::Tensor> in_order;
+    for (int64_t i = 0; i < 64; ++i) in_order.push_back(*dataset.Read(i));
+    std::vector<at::Tensor> at_once(64);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        // Each thread its own stride through the samples, backwards: reads interleave.
+        for (int64_t i = 63 - t; i >= 0; i -= 4) at_once[i] = *dataset.Read(i);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (int64_t i = 0; i < 64; ++i) EXPECT_TRUE(at_once[i].equal(in_order[i])) << i;
+  }
 }
 
 }  // namespace
