@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A whole signature job against the authors' pipeline, same images, same weights: 512 JPEG
+# photos of 500x375 in an image folder, 2 batches of 256, `modules` mode, resnet18 and
+# mobilenet_v3_small (random weights, seed 0). affsig is timed from `affsig submit --wait` to the
+# printed result (the server reading the folder, a local CPU worker); the authors' pipeline
+# (bench/authors_pipeline.py) from its first batch to its last score. Prints a Markdown table and
+# the ratios (goal: affsig >= 2.5x faster for resnet18).
+#
+#   bench/whole_job_benchmark.sh [ARCH...]
+# Needs build/ (scripts/build.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+archs=("$@")
+((${#archs[@]})) || archs=(resnet18 mobilenet_v3_small)
+client=$PWD/build/client/affsig
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+source scripts/server_lib.sh
+
+/usr/bin/python3 bench/make_image_folder.py --count 512 --size 500x375 --out "$tmp/images" \
+  >/dev/null
+start_affsig_server build/server/affsig-server "$tmp" --data-root="$tmp/images" --threads=0
+server_pid=$affsig_server_pid
+echo "| model | authors' pipeline (s) | affsig, submit to result (s) | speed-up |"
+echo "|---|---|---|---|"
+for arch in "${archs[@]}"; do
+  /usr/bin/python3 bench/paper_baseline.py export "$arch" "$tmp/$arch.pt"
+  authors=$(/usr/bin/python3 bench/authors_pipeline.py --images "$tmp/images" --arch "$arch" \
+    --batch-size 256 --batches 2 | sed -E 's/.*"seconds": ([0-9.]+).*/\1/')
+  "$client" --server="$affsig_address" models upload "$tmp/$arch.pt" >/dev/null  # not timed
+  start=$(date +%s.%N)
+  "$client" --server="$affsig_address" submit --model="$tmp/$arch.pt" \
+    --data="imagefolder:$tmp/images" --batch-size=256 --batches=2 --wait --format=csv \
+    >/dev/null 2>&1
+  end=$(date +%s.%N)
+  awk -v arch="$arch" -v a="$authors" -v s="$start" -v e="$end" \
+    'BEGIN { printf "| %s | %.1f | %.1f | %.2fx |\n", arch, a, e - s, a / (e - s) }'
+done
