@@ -17,29 +17,35 @@ import uuid
 import warnings
 import weakref
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Mapping, Sequence, Union
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence, Union
 
 import grpc
 
+from affsig._analyses import (DISTANCES, LINKAGES, STATISTICS, Clustering, Comparison,
+                              Correlation, choice)
 from affsig._errors import AffsigError, JobFailedError, ServerError, server_error
 from affsig._export import FunctionalActivationsWarning, export
 from affsig._progress import progress_display
-from affsig._signature import Signature
+from affsig._signature import Signature, Summary
 from affsig.v1 import signature_service_pb2 as pb
 from affsig.v1 import signature_service_pb2_grpc as pb_grpc
 
 PathLike = Union[str, "os.PathLike[str]"]
+# A job as the analyses take it: its id, the Job, or its Signature.
+JobLike = Union[str, "Job", Signature]
 
 DEFAULT_SERVER = "127.0.0.1:50051"
 
 # The calls that may be sent again when the server answers UNAVAILABLE (it is stopping or
-# overloaded): the reads, and SubmitJob, whose request id makes a repeat return the job the first
-# one made. The command-line client's policy (client/signature_client.cc).
+# overloaded): the reads, the analyses among them, and SubmitJob, whose request id makes a repeat
+# return the job the first one made. The command-line client's policy
+# (client/signature_client.cc).
 _SERVICE_CONFIG = json.dumps({
     "methodConfig": [{
         "name": [{"service": "affsig.v1.SignatureService", "method": method} for method in (
             "FindMissingBlobs", "ListModels", "SubmitJob", "GetJob", "ListJobs", "GetSignature",
-            "ListSignatures", "GetServerInfo")],
+            "ListSignatures", "GetServerInfo", "CompareSignatures", "ClusterSignatures",
+            "CorrelateSignatures")],
         "retryPolicy": {
             "maxAttempts": 5,
             "initialBackoff": "0.25s",
@@ -164,6 +170,19 @@ def _model_digest(model: PathLike) -> str:
 def _label_filters(labels: Mapping[str, Any] | None) -> list[str]:
     """{"arch": "resnet18", "acc1": None} -> ["arch=resnet18", "acc1"] (None: any value)."""
     return [key if value is None else f"{key}={value}" for key, value in (labels or {}).items()]
+
+
+def _comparison_request(jobs: Iterable[JobLike], labels: Mapping[str, Any] | None,
+                        distance: str, value: str,
+                        resample: int | None) -> pb.CompareSignaturesRequest:
+    """The signatures to compare, named or selected by labels, and how (Client.compare)."""
+    if isinstance(jobs, (str, Job, Signature)):
+        raise TypeError("jobs is a list of jobs (ids, Jobs or Signatures), not one job")
+    job_ids = [job.job.job_id if isinstance(job, Signature)
+               else job.job_id if isinstance(job, Job) else job for job in jobs]
+    return pb.CompareSignaturesRequest(
+        signatures=pb.SignatureSelection(job_ids=job_ids, labels=_label_filters(labels)),
+        distance=choice(DISTANCES, distance, "distance"), value=value, resample=resample or 0)
 
 
 def _track_connectivity(connected: threading.Event, state: grpc.ChannelConnectivity) -> None:
@@ -355,6 +374,107 @@ class Client:
         return [Signature(Job(self, signature.job), signature)
                 for signature in self._pages("ListSignatures", request, "signatures", limit)]
 
+    def compare(self, jobs: Iterable[JobLike] = (), *, labels: Mapping[str, Any] | None = None,
+                distance: str = "dtw", value: str = "score",
+                resample: int | None = None) -> Comparison:
+        """The distances between signatures, pairwise: how alike the models' non-linearity is
+        along their depth. The server computes them from the stored signatures, so the answer is
+        the CLI's (``affsig compare``) and the entries never travel.
+
+        Args:
+            jobs: the SUCCEEDED jobs to compare, in this order: ids, Jobs or Signatures.
+            labels: instead of ``jobs``, every SUCCEEDED job carrying all these labels, newest
+                first (a value None matches any value of its key); at most 2000.
+            distance: ``"dtw"`` (dynamic time warping, as tslearn's: signatures of any lengths,
+                as different architectures have), ``"euclidean"`` or ``"correlation"``
+                (1 - Pearson r), which need one length: resample signatures of several.
+            value: what is compared per entry: ``"score"``; sent as it is, for the server to
+                name what else it compares when it refuses a value (INVALID_ARGUMENT).
+            resample: every signature linearly resampled to this many points over its relative
+                depth first (at least 2), so that networks of different depths line up.
+
+        Returns:
+            The :class:`Comparison`: ``job_ids``, ``names``, the ``matrix``, ``to_pandas()``.
+
+        Raises:
+            ServerError: ``INVALID_ANALYSIS`` for a selection of fewer than 2 signatures, both
+                or neither of ``jobs`` and ``labels``, lengths that differ for a distance that
+                needs one; ``NO_SIGNATURE`` for a job named that has not SUCCEEDED;
+                ``JOB_NOT_FOUND``; ``INVALID_LABEL``.
+            ValueError: a ``distance`` not among those above.
+        """
+        request = _comparison_request(jobs, labels, distance, value, resample)
+        return Comparison(self._call("CompareSignatures", request))
+
+    def cluster(self, jobs: Iterable[JobLike] = (), *, labels: Mapping[str, Any] | None = None,
+                distance: str = "dtw", value: str = "score", resample: int | None = None,
+                linkage: str = "average", k: int | None = None,
+                threshold: float | None = None) -> Clustering:
+        """Groups signatures by how alike they are: the hierarchical clustering of
+        :meth:`compare`'s distances, as ``scipy.cluster.hierarchy.linkage`` (and ``fcluster``
+        for a cut) would compute it, done by the server as ``affsig cluster``.
+
+        Args:
+            jobs, labels, distance, value, resample: the signatures and their distances, as
+                :meth:`compare`.
+            linkage: how far a merged cluster is from the others: ``"average"`` (UPGMA),
+                ``"complete"``, ``"single"`` or ``"ward"`` (SciPy's methods).
+            k: cut the tree into at most this many flat clusters (fcluster's ``maxclust``).
+            threshold: or cut it at this distance: jobs joined below it share a flat cluster
+                (fcluster's ``distance``).
+
+        Returns:
+            The :class:`Clustering`: ``linkage`` in SciPy's format, ``labels`` (the flat
+            clusters when cut), ``dendrogram()``, and the ``comparison``.
+
+        Raises:
+            ServerError: as :meth:`compare`; ``INVALID_ANALYSIS`` also for ``k`` < 1 or a
+                negative ``threshold``.
+            ValueError: both ``k`` and ``threshold``, or a ``linkage`` not among those above.
+        """
+        if k is not None and threshold is not None:
+            raise ValueError("cut the tree with k= or threshold=, not both")
+        request = pb.ClusterSignaturesRequest(
+            comparison=_comparison_request(jobs, labels, distance, value, resample),
+            linkage=choice(LINKAGES, linkage, "linkage"))
+        if k is not None:
+            request.clusters = k
+        if threshold is not None:
+            request.threshold = threshold
+        return Clustering(self._call("ClusterSignatures", request))
+
+    def correlate(self, label: str, *, statistic: str = "mean",
+                  filters: Mapping[str, Any] | None = None,
+                  group_by: str | None = None) -> Correlation:
+        """How a statistic of the signatures goes with a numeric label across SUCCEEDED jobs:
+        e.g. whether more non-linear networks (a lower mean score) are more accurate, with
+        ``label="acc1"``. Pearson's and Spearman's coefficients with their p-values, computed by
+        the server from the stored statistics (:attr:`Signature.summary`), as
+        ``affsig correlate``.
+
+        Args:
+            label: the label whose values are numbers; jobs whose value is not are left out
+                (``skipped_job_ids``).
+            statistic: of each signature: ``"mean"``, ``"median"``, ``"std"``, ``"min"``,
+                ``"max"`` or ``"range"``.
+            filters: labels the jobs must carry too, as ``list_jobs``' ``labels``.
+            group_by: a label key: one correlation per value of it (e.g. per architecture
+                family), jobs without it in a group ``""``.
+
+        Returns:
+            The :class:`Correlation`: ``groups``, ``to_pandas()``.
+
+        Raises:
+            ServerError: ``INVALID_ANALYSIS`` when no SUCCEEDED job with a scored signature
+                carries the label with a number; ``INVALID_LABEL``. A group too small for a
+                coefficient is no error: its coefficients are None, with the reason.
+            ValueError: a ``statistic`` not among those above.
+        """
+        request = pb.CorrelateSignaturesRequest(
+            label=label, statistic=choice(STATISTICS, statistic, "statistic"),
+            filters=_label_filters(filters), group_by=group_by or "")
+        return Correlation(self._call("CorrelateSignatures", request))
+
     def _await_connection(self, call: grpc.Future, timeout: float | None = None) -> None:
         """Returns once the channel is connected (or the call ended); past `timeout` seconds
         (default connect_timeout) cancels the call and raises ServerError UNAVAILABLE.
@@ -490,6 +610,12 @@ class Job:
     def error(self) -> str:
         """Why a FAILED job failed, in one line."""
         return self.proto.error
+
+    @property
+    def summary(self) -> Summary | None:
+        """The statistics of a SUCCEEDED job's signature (None before): at hand in a listing
+        of jobs, without fetching the signature."""
+        return Summary.from_proto(self.proto.summary) if self.proto.HasField("summary") else None
 
     def refresh(self) -> Job:
         """Fetches the job's state again."""

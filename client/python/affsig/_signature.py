@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -21,6 +22,41 @@ _COLUMNS = ("index", "module", "call", "op", "n", "d", "score", "status", "reaso
 _SCORED_ONLY = frozenset(("score", "std", "min", "max"))
 _DTYPES = {"index": "int64", "call": "int64", "n": "int64", "d": "int64", "batches": "int64",
            "score": "float64", "std": "float64", "min": "float64", "max": "float64"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """A signature's statistics over its scored entries (status ``"ok"``), as the server stored
+    them when the job succeeded: what :meth:`Client.correlate` relates to a label, at hand without
+    fetching the entries. The fields are the keys of ``summary`` in the CLI's JSON.
+
+    The statistics are None when no entry was scored (``scored == 0``): not 0, which would be a
+    score. ``std`` is the population standard deviation (NumPy's default), ``range`` is
+    ``max - min``, and ``lowest_depth`` where the lowest score is: its entry's index over
+    ``entries - 1``, 0 at the first activation call and 1 at the last.
+    """
+
+    entries: int
+    scored: int
+    mean: float | None
+    median: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    range: float | None
+    lowest_depth: float | None
+
+    @classmethod
+    def from_proto(cls, proto: pb.SignatureSummary) -> Summary:
+        scored = proto.scored > 0
+        return cls(proto.entries, proto.scored,
+                   *(value if scored else None for value in (
+                       proto.mean_score, proto.median_score, proto.std_score, proto.min_score,
+                       proto.max_score, proto.score_range, proto.lowest_score_depth)))
+
+
+# The columns of summaries() from the statistics, in the order of the CLI's JSON `summary`.
+_SUMMARY_COLUMNS = tuple(field.name for field in dataclasses.fields(Summary))
 
 
 def _extra_fields() -> list[str]:
@@ -45,14 +81,15 @@ class Signature:
     """The signature of a SUCCEEDED job: per activation call, in execution order, its affinity
     score (1: the activation is an affine map of its input; lower: less affine).
 
-    ``entries`` are the API's ``affsig.v1.SignatureEntry`` messages, ``summary`` its
-    ``SignatureSummary`` (count, scored, mean, min, max), ``job`` the job it came from.
+    ``entries`` are the API's ``affsig.v1.SignatureEntry`` messages (none for a signature listed
+    with ``entries=False``), ``summary`` its statistics (:class:`Summary`), ``job`` the job it
+    came from.
     """
 
     def __init__(self, job: Job, proto: pb.Signature) -> None:
         self.job = job
         self.entries = list(proto.entries)
-        self.summary = proto.summary
+        self.summary = Summary.from_proto(proto.summary)
 
     @property
     def name(self) -> str:
@@ -63,8 +100,9 @@ class Signature:
         return len(self.entries)
 
     def __repr__(self) -> str:
-        return (f"<affsig.Signature {self.name!r}: {len(self.entries)} entries, "
-                f"mean score {self.summary.mean_score:.4f}>")
+        mean = self.summary.mean
+        scores = "nothing scored" if mean is None else f"mean score {mean:.4f}"
+        return f"<affsig.Signature {self.name!r}: {self.summary.entries} entries, {scores}>"
 
     def to_pandas(self) -> pandas.DataFrame:
         """One row per entry, with the columns of the CLI's JSON.
@@ -130,3 +168,28 @@ def plot(signatures: Iterable[Signature], ax: Axes | None = None) -> Axes:
         signature.plot(ax, label=signature.name)
     ax.legend()
     return ax
+
+
+def summaries(signatures: Iterable[Signature]) -> pandas.DataFrame:
+    """One row per signature with its statistics: the table to sort, filter and plot a suite of
+    models by, e.g. ``affsig.summaries(client.list_signatures(labels={"suite": None},
+    entries=False))`` (the summaries alone are cheap to list).
+
+    Columns: ``job_id``, ``name``, ``created`` (UTC), ``entries`` and ``scored`` (int64), the
+    statistics of :class:`Summary` (float64, NaN where nothing was scored), then one column
+    ``labels.<key>`` per label key, sorted, with the label's text (NaN where a job lacks it;
+    ``astype(float)`` for a numeric one such as ``labels.acc1``).
+    """
+    import pandas
+
+    rows = [{"job_id": signature.job.job_id, "name": signature.job.name,
+             "created": signature.job.proto.created_at_ms,
+             **dataclasses.asdict(signature.summary),
+             **{f"labels.{key}": value for key, value in signature.job.labels.items()}}
+            for signature in signatures]
+    fixed = ["job_id", "name", "created", *_SUMMARY_COLUMNS]
+    labels = sorted({column for row in rows for column in row} - set(fixed))
+    frame = pandas.DataFrame(rows, columns=fixed + labels)
+    frame["created"] = pandas.to_datetime(frame["created"], unit="ms", utc=True)
+    return frame.astype({column: "int64" if column in ("entries", "scored") else "float64"
+                         for column in _SUMMARY_COLUMNS})
