@@ -22,6 +22,10 @@ packages=(
   # tests, and pip-installing it offline into a virtual environment.
   python3-grpcio python3-protobuf python3-pandas python3-matplotlib python3-tqdm python3-pytest
   python3-venv python3-wheel
+  # The HTTP port (server/http/) serves with cpp-httplib; its tests (tests/http/) check /metrics
+  # with a real promtool and Prometheus and the dashboard in headless Chromium (chromedriver),
+  # whose screenshots need a font.
+  libcpp-httplib-dev prometheus chromium chromium-driver fonts-dejavu-core
   # Workers started by Slurm: the integration test runs a one-node cluster (tests/slurm/).
   slurm-wlm slurm-client munge
 )

@@ -18,6 +18,7 @@
 #include "server/api/signature_service.h"
 #include "server/api/worker_service.h"
 #include "server/core/server_core.h"
+#include "server/http/http_server.h"
 #include "common/subprocess.h"
 #include "server/launchers/local_workers.h"
 #include "server/launchers/slurm_workers.h"
@@ -135,6 +136,13 @@ absl::Status Server::BuildAndStart(const Options& options) {
   }
   const std::string host = HostOf(options_.listen);
   address_ = absl::StrCat(host, ":", port);
+  if (!options_.http_listen.empty()) {
+    http_server_ = std::make_unique<http::HttpServer>(
+        *core_, *signature_service_,
+        http::HttpOptions{options_.http_listen, options_.http_cors_origin, options_.version});
+    RETURN_IF_ERROR(http_server_->Start());
+    http_address_ = http_server_->address();
+  }
 
   enforcer_ = std::thread([this] { EnforceLeases(); });
 
@@ -204,12 +212,15 @@ void Server::Shutdown() {
   }
   LogLine("stopping: no new jobs or leases; running jobs finish or return to the queue");
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  if (http_server_) http_server_->StopReadiness();
   core_->Close();  // watchers end now rather than at the shutdown deadline
   core_->leases().StopLeasing();
   if (slurm_workers_) slurm_workers_->Stop();
   // Local workers finish or return their jobs through the gRPC server, which still serves them.
   if (local_workers_) local_workers_->Stop();
   core_->leases().ReturnLocalLeases("the server stopped");
+  // Dashboards and Prometheus were answered while jobs finished; no longer.
+  if (http_server_) http_server_->Stop();
   // Calls in flight get a second to finish. The deadline also bounds the wait for idle client
   // connections, which gRPC keeps open until the client closes them after the GOAWAY.
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -1,7 +1,7 @@
 // affsig-server as one object, after TensorFlow Serving's model_servers/server.h: main turns
 // flags into Server::Options and calls BuildAndStart, then WaitForTermination; Shutdown (from the
 // signal thread) stops it in order. The Server owns the core (store, monitor, leases), the gRPC
-// services, the local worker processes and the Slurm launcher.
+// services, the HTTP port, the local worker processes and the Slurm launcher.
 #ifndef AFFSIG_SERVER_SERVER_H_
 #define AFFSIG_SERVER_SERVER_H_
 
@@ -27,6 +27,9 @@ class WorkerServiceImpl;
 }  // namespace api
 namespace core {
 class ServerCore;
+}
+namespace http {
+class HttpServer;
 }
 namespace launchers {
 class LocalWorkers;
@@ -61,6 +64,10 @@ class Server {
     std::string slurm_submit;
     int slurm_max_workers = 4;
     std::string slurm_server_address;  // as Slurm nodes reach this server; "" derives it
+
+    // The HTTP port (server/http/): JSON API, /metrics, health, dashboard. "": none.
+    std::string http_listen;       // HOST:PORT; port 0 picks one
+    std::string http_cors_origin;  // the origin allowed cross-origin reads; "": none
   };
 
   Server();
@@ -69,6 +76,8 @@ class Server {
   absl::Status BuildAndStart(const Options& options);
   // HOST:PORT the server listens on (the port picked when --listen asked for 0).
   const std::string& address() const { return address_; }
+  // HOST:PORT of the HTTP port; "" without one.
+  const std::string& http_address() const { return http_address_; }
   int local_workers() const { return static_cast<int>(devices_.size()); }
   // Blocks until Shutdown has stopped everything.
   void WaitForTermination();
@@ -83,10 +92,12 @@ class Server {
   Options options_;
   std::vector<std::string> devices_;
   std::string address_;
+  std::string http_address_;
   std::unique_ptr<core::ServerCore> core_;
   std::unique_ptr<api::SignatureServiceImpl> signature_service_;
   std::unique_ptr<api::WorkerServiceImpl> worker_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<http::HttpServer> http_server_;
   std::unique_ptr<launchers::LocalWorkers> local_workers_;
   std::unique_ptr<launchers::SlurmWorkers> slurm_workers_;
   std::thread enforcer_;

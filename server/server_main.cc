@@ -48,6 +48,12 @@ ABSL_FLAG(std::string, slurm_submit, "",
 ABSL_FLAG(int, slurm_max_workers, 4, "at most this many Slurm worker jobs pending or running");
 ABSL_FLAG(std::string, slurm_server_address, "",
           "HOST:PORT at which Slurm nodes reach this server (default: this host and port)");
+ABSL_FLAG(std::string, http_listen, "",
+          "HOST:PORT for the HTTP port: read-only JSON API, /metrics, /healthz, /readyz and the "
+          "dashboard at /; port 0 picks one; default: none");
+ABSL_FLAG(std::string, http_cors_origin, "",
+          "an origin (https://grafana.lab) allowed to read the JSON API from its pages, or *; "
+          "default: none");
 
 int main(int argc, char** argv) {
   affsig::SetVersionFlag("affsig-server", AFFSIG_VERSION);
@@ -76,6 +82,8 @@ int main(int argc, char** argv) {
   options.slurm_submit = absl::GetFlag(FLAGS_slurm_submit);
   options.slurm_max_workers = absl::GetFlag(FLAGS_slurm_max_workers);
   options.slurm_server_address = absl::GetFlag(FLAGS_slurm_server_address);
+  options.http_listen = absl::GetFlag(FLAGS_http_listen);
+  options.http_cors_origin = absl::GetFlag(FLAGS_http_cors_origin);
 
   affsig::Server server;
   if (absl::Status started = server.BuildAndStart(options); !started.ok()) {
@@ -87,7 +95,10 @@ int main(int argc, char** argv) {
     affsig::LogLine(absl::StrCat("signal ", signal));
     server.Shutdown();
   });
-  // Scripts and tests read the address from this line.
+  // Scripts and tests read the addresses from these lines, the gRPC one last.
+  if (!server.http_address().empty()) {
+    std::cout << "affsig-server serving HTTP on " << server.http_address() << std::endl;
+  }
   std::cout << "affsig-server listening on " << server.address() << " with "
             << server.local_workers() << " local worker(s)" << std::endl;
   server.WaitForTermination();

@@ -172,6 +172,8 @@ absl::Status JobLeases::Complete(absl::string_view lease_id, const Signature& si
     return job.status();
   }
   Forget(std::string(lease_id));
+  if (!job->history.empty()) monitor_.counters().AttemptEnded(job->history.back());
+  monitor_.counters().Scored(signature);
   const std::string worker = job->history.empty() ? "" : job->history.back().worker;
   LogLine(absl::StrCat("job ", job->id, " SUCCEEDED on ", worker, " (", signature.size(),
                        " entries)", note.empty() ? "" : ": ", note));
@@ -193,6 +195,8 @@ absl::Status JobLeases::End(absl::string_view lease_id, AttemptOutcome outcome,
 void JobLeases::Ended(const std::string& lease_id, const Job& job, AttemptOutcome outcome,
                       absl::string_view reason) {
   Forget(lease_id);
+  // The store returns the job with the attempt it just closed last.
+  if (!job.history.empty()) monitor_.counters().AttemptEnded(job.history.back());
   LogLine(absl::StrCat("job ", job.id, " ", JobStateName(job.state), " (attempt ",
                        AttemptOutcomeName(outcome), ")", reason.empty() ? "" : ": ", reason));
   if (job.state == JobState::kQueued) NotifyQueued();

@@ -1,7 +1,7 @@
-// What the database does not hold: the workers as the server last saw them, and each running
-// job's worker, progress and cancel request. Every change of a job bumps a version and is logged
-// with the job's id, so that watchers (JobWatchers) wait for the next change and then read again
-// only the jobs that changed.
+// What the database does not hold: the workers as the server last saw them, each running job's
+// worker, progress and cancel request, and the counts since the start (ServiceCounters). Every
+// change of a job bumps a version and is logged with the job's id, so that watchers (JobWatchers)
+// wait for the next change and then read again only the jobs that changed.
 #ifndef AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 #define AFFSIG_SERVER_CORE_JOB_MONITOR_H_
 
@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/core/service_counters.h"
 
 namespace affsig::core {
 
@@ -81,6 +82,9 @@ class JobMonitor {
   // Waits until the version differs from `seen`, the monitor is closed, or `timeout` passes.
   void AwaitChange(uint64_t seen, absl::Duration timeout) const;
 
+  ServiceCounters& counters() { return counters_; }
+  const ServiceCounters& counters() const { return counters_; }
+
  private:
   void BumpLocked(absl::string_view job_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
@@ -91,6 +95,7 @@ class JobMonitor {
   // (version, job id) of the latest changes, oldest first, a few thousand at most.
   std::deque<std::pair<uint64_t, std::string>> change_log_ ABSL_GUARDED_BY(mutex_);
   bool closed_ ABSL_GUARDED_BY(mutex_) = false;
+  ServiceCounters counters_;
 };
 
 }  // namespace affsig::core

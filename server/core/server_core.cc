@@ -107,6 +107,7 @@ absl::StatusOr<UploadedBlob> ServerCore::FinishUpload(PendingUpload& upload,
   // Only the file's own name: a client's directories are none of the server's business.
   const std::string file_name = std::filesystem::path(std::string(name)).filename().string();
   RETURN_IF_ERROR(catalog_->Record(stored.sha256, kind, stored.size, file_name));
+  monitor_.counters().Uploaded(kind, stored.size);
   ASSIGN_OR_RETURN(BlobInfo blob, catalog_->Get(stored.sha256, kind));
   return UploadedBlob{std::move(blob), stored.already_stored};
 }
@@ -250,6 +251,8 @@ absl::StatusOr<ServerStatus> ServerCore::GetStatus() {
   status.workers = monitor_.Workers();
   status.queued_jobs = counts[JobState::kQueued];
   status.running_jobs = counts[JobState::kRunning];
+  status.jobs_by_state = counts;
+  status.counters = monitor_.counters().Read();
   status.max_upload_bytes = blobs_->max_bytes();
   status.started_at_ms = started_at_ms_;
   status.data_roots = options_.data_roots;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,8 @@ struct ServerStatus {
   std::vector<WorkerStatus> workers;
   int64_t queued_jobs = 0;
   int64_t running_jobs = 0;
+  std::map<JobState, int64_t> jobs_by_state;  // a state with no job may be missing
+  CounterValues counters;                      // since the server started
   int64_t max_upload_bytes = 0;
   int64_t started_at_ms = 0;
   std::vector<std::string> data_roots;

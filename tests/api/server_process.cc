@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tests/subprocess.h"
@@ -41,20 +42,29 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string
   close(pipe_fds[1]);
   FILE* out = fdopen(pipe_fds[0], "r");
   char line[512];
-  const bool got_line = fgets(line, sizeof(line), out) != nullptr;
-  fclose(out);
+  // The HTTP address comes first when there is one, the gRPC address last.
+  constexpr char kHttpPrefix[] = "affsig-server serving HTTP on ";
   constexpr char kPrefix[] = "affsig-server listening on ";
+  std::string http_address;
+  bool got_line = fgets(line, sizeof(line), out) != nullptr;
+  if (got_line && absl::StartsWith(line, kHttpPrefix)) {
+    http_address = std::string(absl::StripAsciiWhitespace(line + std::strlen(kHttpPrefix)));
+    got_line = fgets(line, sizeof(line), out) != nullptr;
+  }
+  fclose(out);
   if (!got_line || !absl::StartsWith(line, kPrefix)) {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     return absl::UnavailableError(absl::StrCat("the server did not start: ", got_line ? line : ""));
   }
   std::string rest(line + std::strlen(kPrefix));
-  return ServerProcess(pid, rest.substr(0, rest.find(' ')));
+  return ServerProcess(pid, rest.substr(0, rest.find(' ')), std::move(http_address));
 }
 
 ServerProcess::ServerProcess(ServerProcess&& other) noexcept
-    : pid_(other.pid_), address_(std::move(other.address_)) {
+    : pid_(other.pid_),
+      address_(std::move(other.address_)),
+      http_address_(std::move(other.http_address_)) {
   other.pid_ = -1;
 }
 

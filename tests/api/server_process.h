@@ -17,21 +17,25 @@ std::string ServerBinary();
 class ServerProcess {
  public:
   // Starts the server (`binary`, by default this build's) with --listen=127.0.0.1:0 --threads=1
-  // and `flags` (which may override them), and waits for its address line.
+  // and `flags` (which may override them), and waits for its address lines.
   static absl::StatusOr<ServerProcess> Start(const std::vector<std::string>& flags,
                                              const std::string& binary = ServerBinary());
   ServerProcess(ServerProcess&& other) noexcept;
   ~ServerProcess();
 
   const std::string& address() const { return address_; }
+  // HOST:PORT of its HTTP port (given --http-listen); "" without one.
+  const std::string& http_address() const { return http_address_; }
   pid_t pid() const { return pid_; }
   // Sends `signal` and waits; returns the exit status (or 128 + signal when killed by it).
   int Stop(int signal);
 
  private:
-  ServerProcess(pid_t pid, std::string address) : pid_(pid), address_(std::move(address)) {}
+  ServerProcess(pid_t pid, std::string address, std::string http_address)
+      : pid_(pid), address_(std::move(address)), http_address_(std::move(http_address)) {}
   pid_t pid_ = -1;
   std::string address_;
+  std::string http_address_;
 };
 
 }  // namespace affsig::testing

@@ -1,17 +1,6 @@
 #include "tests/api/worker_process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <sstream>
-
-#include "absl/status/status.h"
-#include "absl/time/clock.h"
-#include "tests/subprocess.h"
+#include <utility>
 
 namespace affsig::testing {
 
@@ -20,74 +9,9 @@ absl::StatusOr<WorkerProcess> WorkerProcess::Start(const std::string& server,
                                                    const std::string& log_path) {
   std::vector<std::string> args = {AFFSIG_WORKER_BINARY, "--server=" + server, "--threads=1"};
   args.insert(args.end(), flags.begin(), flags.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (log < 0) return absl::InternalError("cannot open " + log_path);
-  const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError("fork failed");
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that crashes takes its workers with it
-    dup2(log, STDOUT_FILENO);
-    dup2(log, STDERR_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(log);
-  return WorkerProcess(pid, log_path);
-}
-
-WorkerProcess::WorkerProcess(WorkerProcess&& other) noexcept
-    : pid_(other.pid_), log_path_(std::move(other.log_path_)) {
-  other.pid_ = -1;
-}
-
-WorkerProcess::~WorkerProcess() {
-  if (pid_ > 0) {
-    kill(pid_, SIGCONT);  // a stopped process cannot die of SIGKILL until it runs
-    Stop(SIGKILL);
-  }
-}
-
-void WorkerProcess::Signal(int signal) const {
-  if (pid_ > 0) kill(pid_, signal);
-}
-
-int WorkerProcess::Stop(int signal) {
-  if (pid_ <= 0) return -1;
-  const int status = SignalAndWait(pid_, signal);
-  pid_ = -1;
-  return status;
-}
-
-int WorkerProcess::Wait(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (pid_ > 0 && absl::Now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return -1;
-}
-
-std::string WorkerProcess::Log() const {
-  std::ifstream in(log_path_);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool WorkerProcess::WaitForLog(const std::string& text, absl::Duration timeout) const {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (Log().find(text) != std::string::npos) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return Log().find(text) != std::string::npos;
+  auto process = LoggedProcess::Start(args, log_path);
+  if (!process.ok()) return process.status();
+  return WorkerProcess(*std::move(process));
 }
 
 }  // namespace affsig::testing
