@@ -29,8 +29,8 @@ namespace affsig::worker {
 struct RunnerOptions {
   std::string device = "cpu";           // "cpu" or "cuda:K"
   int intra_op_threads = 0;             // 0 leaves LibTorch's setting
-  int data_threads = 1;                 // read, decode and preprocess a batch's samples
   std::vector<std::string> data_roots;  // where jobs may read server paths (--data-root)
+  int data_threads = 1;                 // read, decode and preprocess a batch's samples
 };
 
 struct RunProgress {
