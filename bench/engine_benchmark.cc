@@ -6,7 +6,8 @@
 //   3. torchvision resnet18 (random weights) on a batch of 256 x 3 x 224 x 224: the whole
 //      signature vs the bare LibTorch forward pass, each with the optimized forward (frozen,
 //      channels_last) and with the model's own, time and peak memory (each in its own process,
-//      so that peak resident memory is that run's alone).
+//      so that peak resident memory is that run's alone); and the optimized signature with every
+//      companion measure (--measures=all) vs without.
 //
 // Usage: engine_benchmark [--threads=T] [--python=/usr/bin/python3] [--resnet_batch=256]
 //                         [--repeats=5] [--resnet_repeats=2] [--skip_wide] [--skip_resnet]
@@ -52,6 +53,7 @@ ABSL_FLAG(bool, skip_resnet, false, "only the single-activation benchmarks");
 ABSL_FLAG(std::string, child, "", "internal: 'forward' or 'signature'");
 ABSL_FLAG(std::string, model, "", "internal: model file of a child run");
 ABSL_FLAG(bool, child_optimize, true, "internal: whether a child run optimizes the forward");
+ABSL_FLAG(bool, child_measures, false, "internal: whether a child run computes every measure");
 
 namespace affsig {
 namespace {
@@ -161,7 +163,9 @@ int RunChild(const std::string& what, const std::string& model_path, int batch_s
     if (what == "forward") {
       if (!(*model)->Forward(batch).ok()) return 1;
     } else {
-      auto signature = (*model)->Compute(batch, {});
+      engine::SignatureOptions options;
+      if (absl::GetFlag(FLAGS_child_measures)) options.measures = MeasureSelection::All();
+      auto signature = (*model)->Compute(batch, options);
       if (!signature.ok()) return 1;
       entries = signature->size();
     }
@@ -184,16 +188,20 @@ void Resnet(const std::string& dir) {
   struct Run {
     const char* kind;
     bool optimize;
+    bool measures;
     const char* label;
     double seconds = 0, peak_kb = 0, before_kb = 0, entries = 0;
   };
-  Run runs[] = {{"forward", false, "bare forward, the model's own"},
-                {"signature", false, "whole signature, the model's own forward"},
-                {"forward", true, "bare forward, optimized"},
-                {"signature", true, "whole signature, optimized forward"}};
+  Run runs[] = {
+      {"forward", false, false, "bare forward, the model's own"},
+      {"signature", false, false, "whole signature, the model's own forward"},
+      {"forward", true, false, "bare forward, optimized"},
+      {"signature", true, false, "whole signature, optimized forward"},
+      {"signature", true, true, "whole signature, optimized forward, --measures=all"}};
   for (Run& run : runs) {
     auto output = RunCommand(absl::StrCat(
         bench::SelfPath(), " --child=", run.kind, " --child_optimize=", run.optimize,
+        " --child_measures=", run.measures,
         " --model=", model_path, " --resnet_batch=", batch,
         " --threads=", absl::GetFlag(FLAGS_threads),
         " --resnet_repeats=", absl::GetFlag(FLAGS_resnet_repeats)));
@@ -219,6 +227,7 @@ void Resnet(const std::string& dir) {
   const Run& plain_signature = runs[1];
   const Run& fast_forward = runs[2];
   const Run& fast_signature = runs[3];
+  const Run& measured_signature = runs[4];
   auto report = [](const char* what, double ratio, const char* goal, bool met) {
     std::cout << absl::StrFormat("%s: **%.3fx** (goal %s: %s)\n", what, ratio, goal,
                                  met ? "met" : "NOT met");
@@ -237,6 +246,9 @@ void Resnet(const std::string& dir) {
   const double plain_ratio = plain_signature.seconds / plain_forward.seconds;
   report("unoptimized: signature / the model's own forward time", plain_ratio, "<= 1.5x",
          plain_ratio <= 1.5);
+  const double measures_ratio = measured_signature.seconds / fast_signature.seconds;
+  report("signature with every measure / without, time", measures_ratio, "<= 1.3x",
+         measures_ratio <= 1.3);
 }
 
 }  // namespace

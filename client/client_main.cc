@@ -2,6 +2,7 @@
 //
 //   affsig submit --model=FILE.pt --input=FILE.npy [--activations=modules|all] [--label=k=v ...]
 //                 [--name=NAME] [--priority=P] [--timeout=SECONDS] [--wait]
+//                 [--measures=shrinkage,cka,sparsity,entropy,norm,r2|all]
 //   affsig status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB
 //   affsig list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE]
 //               [--limit=N]
@@ -70,6 +71,9 @@ ABSL_FLAG(std::string, activations, "modules", "submit: 'modules' (the paper's) 
 ABSL_FLAG(std::string, optimize, "auto",
           "submit: 'auto' runs the forward frozen and channels_last where LibTorch can (scores "
           "differ by rounding only), 'off' the model's own forward");
+ABSL_FLAG(std::string, measures, "",
+          "submit: companion measures of every scored entry, comma-separated: shrinkage, cka, "
+          "sparsity, entropy, norm, r2, or all (default none: they cost time)");
 ABSL_FLAG(std::string, name, "", "submit: a name for the job; list: only jobs of this name");
 ABSL_FLAG(int64_t, priority, 0, "submit: higher runs first");
 ABSL_FLAG(int64_t, timeout, 0,
@@ -85,7 +89,10 @@ ABSL_FLAG(bool, stats, false,
 ABSL_FLAG(std::string, distance, "dtw",
           "compare, cluster: dtw (any lengths), euclidean or correlation (1 - Pearson r; equal "
           "lengths, or --resample)");
-ABSL_FLAG(std::string, value, "score", "compare, cluster: what is compared per entry: score");
+ABSL_FLAG(std::string, value, "score",
+          "compare, cluster: what is compared per entry: score, or a measure the jobs were "
+          "submitted with (shrinkage_score, cka, sparsity_before, sparsity_after, "
+          "entropy_before, entropy_after, norm, r2)");
 ABSL_FLAG(int64_t, resample, 0,
           "compare, cluster: resample every signature to this many points over relative depth");
 ABSL_FLAG(std::string, linkage, "average", "cluster: average, complete, single or ward");
@@ -104,6 +111,7 @@ constexpr char kHelp[] =
     "  submit --model=FILE.pt (--input=FILE.npy|.pt | --data=SOURCE) [--activations=modules|all]\n"
     "         [--label=k=v ...] [--name=NAME] [--priority=P] [--timeout=SECONDS] [--wait]\n"
     "         [--request-id=ID] [--optimize=auto|off]\n"
+    "         [--measures=shrinkage,cka,sparsity,entropy,norm,r2|all]\n"
     "         [--batch-size=B] [--batches=K] [--shuffle-seed=S] [--resize=R] [--crop=C]\n"
     "         [--mean=a,b,c] [--std=a,b,c] [--grayscale-to-rgb]\n"
     "  SOURCE: server:/path/x.npy | random:3x224x224,count=512,seed=0 | imagefolder:/path |\n"
@@ -112,6 +120,7 @@ constexpr char kHelp[] =
     "  list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE] [--limit=N]\n"
     "       [--stats]\n"
     "  compare JOB... | --label=k=v ... [--distance=dtw|euclidean|correlation] [--resample=L]\n"
+    "          [--value=score|cka|r2|...]\n"
     "  cluster JOB... | --label=k=v ... [--distance=...] [--linkage=average|complete|single|ward]\n"
     "          [--k=K | --threshold=T]\n"
     "  correlate --label=KEY [--stat=mean|median|std|min|max|range] [--filter=k=v ...]\n"
@@ -262,7 +271,10 @@ int Submit(SignatureClient& client, const Invocation& call) {
   }
   const std::string optimize = absl::GetFlag(FLAGS_optimize);
   if (optimize != "auto" && optimize != "off") return Usage("--optimize must be 'auto' or 'off'");
+  auto measures = ParseMeasureList(absl::GetFlag(FLAGS_measures));
+  if (!measures.ok()) return Usage(absl::StrCat("--measures: ", measures.status().message()));
   v1::SubmitJobRequest request;
+  MeasureSelectionToProto(*measures, request.mutable_measures());
   request.set_activations(activations == "all" ? v1::ALL : v1::MODULES);
   request.set_optimize(optimize == "off" ? v1::OPTIMIZE_OFF : v1::OPTIMIZE_AUTO);
   for (const std::string& label : call.labels) {

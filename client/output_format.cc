@@ -175,6 +175,11 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
     fields.emplace_back("device", JsonQuote(job.device()));
   }
   if (job.has_summary()) fields.emplace_back("summary", SummaryJson(job.summary()));
+  if (job.measures_size() > 0) {
+    std::vector<std::string> measures;
+    for (const std::string& measure : job.measures()) measures.push_back(JsonQuote(measure));
+    fields.emplace_back("measures", absl::StrCat("[", absl::StrJoin(measures, ", "), "]"));
+  }
   return fields;
 }
 
@@ -252,6 +257,9 @@ std::string FormatJob(const v1::Job& job, OutputFormat format) {
                 {"created", TimeText(job.created_at_ms())},
                 {"started", TimeText(job.started_at_ms())},
                 {"finished", TimeText(job.finished_at_ms())}};
+  if (job.measures_size() > 0) {
+    table.rows.push_back({"measures", absl::StrJoin(job.measures(), ",")});
+  }
   if (!job.worker().empty()) {
     table.rows.push_back({"worker", absl::StrCat(job.worker(), " (", job.device(), ")")});
   }

@@ -19,10 +19,6 @@ constexpr EnumNames<Linkage, 4> kLinkageNames = {{
     {Linkage::kWard, "ward"},
 }};
 
-constexpr EnumNames<ComparedValue, 1> kValueNames = {{
-    {ComparedValue::kScore, "score"},
-}};
-
 constexpr EnumNames<SignatureStatistic, 6> kStatisticNames = {{
     {SignatureStatistic::kMean, "mean"},
     {SignatureStatistic::kMedian, "median"},
@@ -53,13 +49,25 @@ absl::StatusOr<Linkage> ParseLinkage(absl::string_view name) {
 }
 
 absl::string_view ComparedValueName(ComparedValue value) {
-  return NameOf(kValueNames, value, "score");
+  const std::optional<Measure> measure = ComparedMeasure(value);
+  return measure ? MeasureName(*measure) : "score";
 }
 
 absl::StatusOr<ComparedValue> ParseComparedValue(absl::string_view name) {
-  if (auto value = ValueNamed(kValueNames, name)) return *value;
+  if (name == "score") return ComparedValue::kScore;
+  if (absl::StatusOr<Measure> measure = ParseMeasure(name); measure.ok()) {
+    return static_cast<ComparedValue>(static_cast<int>(*measure) + 1);
+  }
   return absl::InvalidArgumentError(
-      absl::StrCat("the compared value must be score, not '", name, "'"));
+      absl::StrCat("value must be score or a measure (shrinkage_score, cka, sparsity_before, "
+                   "sparsity_after, entropy_before, entropy_after, norm, r2), not '",
+                   name, "'"));
+}
+
+std::optional<Measure> ComparedMeasure(ComparedValue value) {
+  // The measures follow the score in Measure order.
+  if (value == ComparedValue::kScore) return std::nullopt;
+  return static_cast<Measure>(static_cast<int>(value) - 1);
 }
 
 absl::string_view SignatureStatisticName(SignatureStatistic statistic) {

@@ -4,8 +4,11 @@
 #ifndef AFFSIG_COMMON_ANALYSIS_OPTIONS_H_
 #define AFFSIG_COMMON_ANALYSIS_OPTIONS_H_
 
+#include <optional>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/measures.h"
 
 namespace affsig {
 
@@ -33,10 +36,22 @@ absl::StatusOr<Linkage> ParseLinkage(absl::string_view name);
 // What a comparison compares, entry by entry.
 enum class ComparedValue {
   kScore,  // the affinity score
+  // A companion measure of jobs submitted with it, named as the measure; in Measure order.
+  kShrinkageScore,
+  kCka,
+  kSparsityBefore,
+  kSparsityAfter,
+  kEntropyBefore,
+  kEntropyAfter,
+  kNorm,
+  kR2,
 };
 
+// "score", or the measure's name (common/measures.h).
 absl::string_view ComparedValueName(ComparedValue value);
 absl::StatusOr<ComparedValue> ParseComparedValue(absl::string_view name);
+// The measure compared; nullopt for the score.
+std::optional<Measure> ComparedMeasure(ComparedValue value);
 
 // A statistic of a signature's summary (common/job.h), correlated with a label.
 enum class SignatureStatistic { kMean, kMedian, kStd, kMin, kMax, kRange };

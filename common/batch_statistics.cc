@@ -7,6 +7,52 @@
 #include "absl/strings/str_cat.h"
 
 namespace affsig {
+namespace {
+
+struct Spread {
+  double mean = 0.0;
+  double std = 0.0;  // population
+};
+
+// Of at least one value.
+Spread MeanAndSpread(const std::vector<double>& values) {
+  double sum = 0.0;
+  for (double value : values) sum += value;
+  const double mean = sum / static_cast<double>(values.size());
+  double squares = 0.0;
+  for (double value : values) squares += (value - mean) * (value - mean);
+  return {mean, std::sqrt(squares / static_cast<double>(values.size()))};
+}
+
+// Entry i's measures over the batches in which it was scored: each over those in which it was
+// defined; NaN, spread too, where it was in none.
+std::vector<MeasureValue> CombineMeasures(const std::vector<Signature>& per_batch, size_t i) {
+  std::vector<MeasureValue> combined;
+  for (int m = 0; m < kMeasureCount; ++m) {
+    const auto measure = static_cast<Measure>(m);
+    bool measured = false;
+    std::vector<double> defined;
+    for (const Signature& batch : per_batch) {
+      if (batch[i].status != EntryStatus::kOk) continue;
+      for (const MeasureValue& value : batch[i].measures) {
+        if (value.measure != measure) continue;
+        measured = true;
+        if (!std::isnan(value.mean)) defined.push_back(value.mean);
+      }
+    }
+    if (!measured) continue;
+    if (defined.empty()) {
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      combined.push_back({measure, nan, nan});
+    } else {
+      const Spread spread = MeanAndSpread(defined);
+      combined.push_back({measure, spread.mean, spread.std});
+    }
+  }
+  return combined;
+}
+
+}  // namespace
 
 absl::StatusOr<Signature> CombineBatches(const std::vector<Signature>& per_batch) {
   if (per_batch.empty()) return absl::InvalidArgumentError("no batches to combine");
@@ -35,14 +81,11 @@ absl::StatusOr<Signature> CombineBatches(const std::vector<Signature>& per_batch
       if (ok) scored.push_back(batch[i].score);
     }
     entry.batches = static_cast<int64_t>(scored.size());
+    entry.measures = CombineMeasures(per_batch, i);
     if (scored.empty()) continue;  // the first batch's status and reason stand
-    double sum = 0.0;
-    for (double score : scored) sum += score;
-    const double mean = sum / static_cast<double>(scored.size());
-    double squares = 0.0;
-    for (double score : scored) squares += (score - mean) * (score - mean);
-    entry.score = mean;
-    entry.score_std = std::sqrt(squares / static_cast<double>(scored.size()));
+    const Spread spread = MeanAndSpread(scored);
+    entry.score = spread.mean;
+    entry.score_std = spread.std;
     entry.score_min = *std::min_element(scored.begin(), scored.end());
     entry.score_max = *std::max_element(scored.begin(), scored.end());
     entry.status = EntryStatus::kOk;

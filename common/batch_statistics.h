@@ -1,6 +1,8 @@
 // The signature of a job over several batches: each entry's score is the mean over the batches
 // in which it could be scored, with the population standard deviation (NumPy's default), the
-// minimum and the maximum. Every batch's forward pass must call the same activations.
+// minimum and the maximum; each of its companion measures the mean and population standard
+// deviation over those of the batches in which the measure was defined. Every batch's forward
+// pass must call the same activations.
 #ifndef AFFSIG_COMMON_BATCH_STATISTICS_H_
 #define AFFSIG_COMMON_BATCH_STATISTICS_H_
 

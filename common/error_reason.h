@@ -28,6 +28,7 @@ inline constexpr char kInvalidPageSize[] = "INVALID_PAGE_SIZE";
 inline constexpr char kInvalidLabel[] = "INVALID_LABEL";
 inline constexpr char kInvalidActivations[] = "INVALID_ACTIVATIONS";
 inline constexpr char kInvalidDataSource[] = "INVALID_DATA_SOURCE";  // or its options
+inline constexpr char kInvalidMeasures[] = "INVALID_MEASURES";       // an unknown measure's name
 inline constexpr char kInvalidTimeout[] = "INVALID_TIMEOUT";
 inline constexpr char kInvalidRequestId[] = "INVALID_REQUEST_ID";
 inline constexpr char kQueueFull[] = "QUEUE_FULL";  // backpressure: submit again later

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/data_spec.h"
+#include "common/measures.h"
 #include "common/signature.h"
 
 namespace affsig {
@@ -49,6 +50,7 @@ struct JobSpec {
   DataSpec data;  // kind kUpload: `location` is the uploaded input's sha256
   ActivationMode activations = ActivationMode::kModules;
   ForwardOptimization optimize = ForwardOptimization::kAuto;
+  MeasureSelection measures;  // companion measures of each scored entry; none by default
   int64_t priority = 0;  // higher runs first
   std::map<std::string, std::string> labels;
   // Past it the job ends FAILED and is not retried; zero takes the server's default.

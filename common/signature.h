@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/measures.h"
 
 namespace affsig {
 
@@ -42,6 +43,9 @@ struct SignatureEntry {
   double score_min = 0.0;
   double score_max = 0.0;
   std::vector<double> batch_scores;  // per batch, in order; NaN where it was not scored
+  // The companion measures the job asked for (common/measures.h), in Measure order, on entries
+  // whose status is kOk; none otherwise.
+  std::vector<MeasureValue> measures;
 };
 
 using Signature = std::vector<SignatureEntry>;

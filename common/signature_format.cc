@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -13,9 +14,31 @@
 namespace affsig {
 namespace {
 
-
 std::string ScoreText(const SignatureEntry& entry) {
   return entry.status == EntryStatus::kOk ? absl::StrFormat("%.6f", entry.score) : "-";
+}
+
+// The measures some entry has, in Measure order: the columns a job with measures adds.
+std::vector<Measure> MeasuresIn(const Signature& signature) {
+  bool present[kMeasureCount] = {};
+  for (const SignatureEntry& entry : signature) {
+    for (const MeasureValue& value : entry.measures) {
+      present[static_cast<int>(value.measure)] = true;
+    }
+  }
+  std::vector<Measure> measures;
+  for (int m = 0; m < kMeasureCount; ++m) {
+    if (present[m]) measures.push_back(static_cast<Measure>(m));
+  }
+  return measures;
+}
+
+// The entry's value of `measure`; nullptr when it has none (not scored).
+const MeasureValue* FindMeasure(const SignatureEntry& entry, Measure measure) {
+  for (const MeasureValue& value : entry.measures) {
+    if (value.measure == measure) return &value;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -70,6 +93,11 @@ std::string FormatSignatureTable(const Signature& signature) {
     table.header.insert(table.header.end(), {"std", "batches"});
     table.right_aligned.insert(table.right_aligned.end(), {true, true});
   }
+  const std::vector<Measure> measures = MeasuresIn(signature);
+  for (Measure measure : measures) {
+    table.header.emplace_back(MeasureName(measure));
+    table.right_aligned.push_back(true);
+  }
   table.header.push_back("status");
   for (const SignatureEntry& e : signature) {
     std::string status(EntryStatusName(e.status));
@@ -82,6 +110,12 @@ std::string FormatSignatureTable(const Signature& signature) {
       row.push_back(e.status == EntryStatus::kOk ? absl::StrFormat("%.6f", e.score_std) : "-");
       row.push_back(absl::StrCat(e.batches, "/", e.batch_scores.size()));
     }
+    for (Measure measure : measures) {
+      const MeasureValue* value = FindMeasure(e, measure);
+      row.push_back(value != nullptr && !std::isnan(value->mean)
+                        ? absl::StrFormat("%.6g", value->mean)
+                        : "-");
+    }
     row.push_back(status);
     table.rows.push_back(std::move(row));
   }
@@ -89,6 +123,7 @@ std::string FormatSignatureTable(const Signature& signature) {
 }
 
 std::string FormatSignatureJson(const Signature& signature) {
+  const std::vector<Measure> measures = MeasuresIn(signature);
   std::vector<std::string> objects;
   for (const SignatureEntry& e : signature) {
     const bool ok = e.status == EntryStatus::kOk;
@@ -101,7 +136,15 @@ std::string FormatSignatureJson(const Signature& signature) {
         ", \"reason\": ", JsonQuote(e.reason), ", \"batches\": ", e.batches, ", \"std\": ",
         ok ? JsonNumber(e.score_std) : "null", ", \"min\": ", ok ? JsonNumber(e.score_min) : "null",
         ", \"max\": ", ok ? JsonNumber(e.score_max) : "null", ", \"batch_scores\": [",
-        absl::StrJoin(batch_scores, ", "), "]}"));
+        absl::StrJoin(batch_scores, ", "), "]"));
+    for (Measure measure : measures) {
+      const MeasureValue* value = FindMeasure(e, measure);
+      absl::StrAppend(&objects.back(), ", ", JsonQuote(MeasureName(measure)), ": ",
+                      value != nullptr ? JsonNumber(value->mean) : "null", ", ",
+                      JsonQuote(absl::StrCat(MeasureName(measure), "_std")), ": ",
+                      value != nullptr ? JsonNumber(value->std) : "null");
+    }
+    objects.back() += "}";
   }
   if (objects.empty()) return "[]";
   return absl::StrCat("[\n  ", absl::StrJoin(objects, ",\n  "), "\n]");
@@ -111,13 +154,26 @@ std::string FormatSignatureCsv(const Signature& signature) {
   TextTable table;
   table.header = {"index",  "module", "call", "op",  "n",   "d",      "score",
                   "status", "reason", "std",  "min", "max", "batches"};
+  const std::vector<Measure> measures = MeasuresIn(signature);
+  for (Measure measure : measures) {
+    table.header.emplace_back(MeasureName(measure));
+    table.header.push_back(absl::StrCat(MeasureName(measure), "_std"));
+  }
   for (const SignatureEntry& e : signature) {
     const bool ok = e.status == EntryStatus::kOk;
     auto number = [ok](double value) { return ok ? absl::StrFormat("%.17g", value) : ""; };
-    table.rows.push_back({absl::StrCat(e.index), e.module, absl::StrCat(e.call), e.op,
-                          absl::StrCat(e.n), absl::StrCat(e.d), number(e.score),
-                          std::string(EntryStatusName(e.status)), e.reason, number(e.score_std),
-                          number(e.score_min), number(e.score_max), absl::StrCat(e.batches)});
+    std::vector<std::string> row = {absl::StrCat(e.index), e.module, absl::StrCat(e.call), e.op,
+                                    absl::StrCat(e.n), absl::StrCat(e.d), number(e.score),
+                                    std::string(EntryStatusName(e.status)), e.reason,
+                                    number(e.score_std), number(e.score_min), number(e.score_max),
+                                    absl::StrCat(e.batches)};
+    for (Measure measure : measures) {
+      const MeasureValue* value = FindMeasure(e, measure);
+      const bool defined = value != nullptr && !std::isnan(value->mean);
+      row.push_back(defined ? absl::StrFormat("%.17g", value->mean) : "");
+      row.push_back(defined ? absl::StrFormat("%.17g", value->std) : "");
+    }
+    table.rows.push_back(std::move(row));
   }
   return RenderCsv(table);
 }

@@ -1,5 +1,8 @@
 #include "proto/proto_types.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "common/error_reason.h"
 
 namespace affsig {
@@ -154,6 +157,29 @@ void DataSpecToProto(const DataSpec& data, std::string* input_sha256, std::strin
   options->set_grayscale_to_rgb(pre.grayscale_to_rgb);
 }
 
+absl::StatusOr<MeasureSelection> MeasureSelectionFromProto(
+    const google::protobuf::RepeatedPtrField<std::string>& names) {
+  auto selection = ParseMeasureSelection({names.begin(), names.end()});
+  if (!selection.ok()) return WithReason(selection.status(), reason::kInvalidMeasures);
+  return selection;
+}
+
+void MeasureSelectionToProto(const MeasureSelection& selection,
+                             google::protobuf::RepeatedPtrField<std::string>* names) {
+  for (std::string& name : MeasureSelectionNames(selection)) names->Add(std::move(name));
+}
+
+namespace {
+
+// The fields of a measure's mean and spread, found by name so that the API's field names and
+// MeasureName cannot disagree (proto_types_test checks that every measure has both).
+const google::protobuf::FieldDescriptor* MeasureField(Measure measure, absl::string_view suffix) {
+  return v1::SignatureEntry::descriptor()->FindFieldByName(
+      absl::StrCat(MeasureName(measure), suffix));
+}
+
+}  // namespace
+
 void EntryToProto(const SignatureEntry& entry, v1::SignatureEntry* proto) {
   proto->set_index(entry.index);
   proto->set_module(entry.module);
@@ -171,6 +197,11 @@ void EntryToProto(const SignatureEntry& entry, v1::SignatureEntry* proto) {
     proto->set_max(entry.score_max);
   }
   proto->mutable_batch_scores()->Add(entry.batch_scores.begin(), entry.batch_scores.end());
+  const google::protobuf::Reflection* reflection = proto->GetReflection();
+  for (const MeasureValue& value : entry.measures) {
+    reflection->SetDouble(proto, MeasureField(value.measure, ""), value.mean);
+    reflection->SetDouble(proto, MeasureField(value.measure, "_std"), value.std);
+  }
 }
 
 SignatureEntry EntryFromProto(const v1::SignatureEntry& proto) {
@@ -189,6 +220,14 @@ SignatureEntry EntryFromProto(const v1::SignatureEntry& proto) {
   entry.score_min = proto.min();
   entry.score_max = proto.max();
   entry.batch_scores.assign(proto.batch_scores().begin(), proto.batch_scores().end());
+  const google::protobuf::Reflection* reflection = proto.GetReflection();
+  for (int m = 0; m < kMeasureCount; ++m) {
+    const auto measure = static_cast<Measure>(m);
+    const google::protobuf::FieldDescriptor* mean = MeasureField(measure, "");
+    if (!reflection->HasField(proto, mean)) continue;
+    entry.measures.push_back({measure, reflection->GetDouble(proto, mean),
+                              reflection->GetDouble(proto, MeasureField(measure, "_std"))});
+  }
   return entry;
 }
 

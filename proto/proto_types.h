@@ -11,6 +11,7 @@
 #include "common/analysis_options.h"
 #include "common/data_spec.h"
 #include "common/job.h"
+#include "common/measures.h"
 #include "common/signature.h"
 
 namespace affsig {
@@ -37,6 +38,15 @@ absl::StatusOr<DataSpec> DataSpecFromProto(const std::string& input_sha256,
 void DataSpecToProto(const DataSpec& data, std::string* input_sha256, std::string* data_source,
                      v1::DataOptions* options);
 
+// The companion measures a job asks for, by name (SubmitJobRequest.measures, Job.measures,
+// LeasedJob.measures). INVALID_ARGUMENT (reason INVALID_MEASURES) for an unknown name.
+absl::StatusOr<MeasureSelection> MeasureSelectionFromProto(
+    const google::protobuf::RepeatedPtrField<std::string>& names);
+void MeasureSelectionToProto(const MeasureSelection& selection,
+                             google::protobuf::RepeatedPtrField<std::string>* names);
+
+// An entry's measures lie in the SignatureEntry fields named as the measures (MeasureName) and
+// their spread in NAME_std.
 void EntryToProto(const SignatureEntry& entry, v1::SignatureEntry* proto);
 SignatureEntry EntryFromProto(const v1::SignatureEntry& proto);
 

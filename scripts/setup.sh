@@ -14,20 +14,21 @@ packages=(
   libgtest-dev libgmock-dev liblemon-dev
   # Image datasets: JPEG and PNG decoding, gzipped MNIST.
   libjpeg62-turbo-dev libpng-dev zlib1g-dev
-  # The paper's algorithm in Python, for golden fixtures and the benchmark.
-  python3-torch python3-torchvision python3-scipy python3-pot python3-numpy
+  # The paper's algorithm in Python, for golden fixtures and the benchmark; scikit-learn for the
+  # companion measures' references (tests/engine/measures_reference.py).
+  python3-torch python3-torchvision python3-scipy python3-pot python3-numpy python3-sklearn
   # Image fixtures and the generated image folders of the datasets benchmark.
   python3-pil
   # The Python package (client/python): gRPC, results as DataFrames, plots, progress bars, its
   # tests, and pip-installing it offline into a virtual environment.
   python3-grpcio python3-protobuf python3-pandas python3-matplotlib python3-tqdm python3-pytest
   python3-venv python3-wheel
+  # Workers started by Slurm: the integration test runs a one-node cluster (tests/slurm/).
+  slurm-wlm slurm-client munge
   # The HTTP port (server/http/) serves with cpp-httplib; its tests (tests/http/) check /metrics
   # with a real promtool and Prometheus and the dashboard in headless Chromium (chromedriver),
   # whose screenshots need a font.
   libcpp-httplib-dev prometheus chromium chromium-driver fonts-dejavu-core
-  # Workers started by Slurm: the integration test runs a one-node cluster (tests/slurm/).
-  slurm-wlm slurm-client munge
 )
 
 sudo_cmd=()

@@ -71,6 +71,7 @@ v1::Job JobToProto(const Job& job, const std::optional<core::RunningJob>& runnin
                   proto.mutable_data_options());
   proto.set_activations(ActivationModeToProto(job.spec.activations));
   proto.set_optimize(ForwardOptimizationToProto(job.spec.optimize));
+  MeasureSelectionToProto(job.spec.measures, proto.mutable_measures());
   proto.mutable_labels()->insert(job.spec.labels.begin(), job.spec.labels.end());
   proto.set_priority(job.spec.priority);
   proto.set_timeout_seconds(absl::ToInt64Seconds(job.spec.timeout));
@@ -346,12 +347,15 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
   auto data = DataSpecFromProto(request->input_sha256(), request->data_source(),
                                 request->data_options());
   if (!data.ok()) return ToGrpcStatus(data.status());
+  auto measures = MeasureSelectionFromProto(request->measures());
+  if (!measures.ok()) return ToGrpcStatus(measures.status());
   JobSpec spec;
   spec.name = request->name();
   spec.model_sha256 = request->model_sha256();
   spec.data = *std::move(data);
   spec.activations = ActivationModeFromProto(request->activations());
   spec.optimize = ForwardOptimizationFromProto(request->optimize());
+  spec.measures = *measures;
   spec.priority = request->priority();
   spec.labels.insert(request->labels().begin(), request->labels().end());
   spec.timeout = absl::Seconds(request->timeout_seconds());

@@ -27,6 +27,7 @@ void LeaseToProto(const core::Lease& lease, v1::Lease* proto) {
                   job->mutable_data_options());
   job->set_activations(ActivationModeToProto(lease.job.spec.activations));
   job->set_optimize(ForwardOptimizationToProto(lease.job.spec.optimize));
+  MeasureSelectionToProto(lease.job.spec.measures, job->mutable_measures());
   job->set_attempt(lease.attempt);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -22,14 +23,31 @@ absl::Status InvalidAnalysis(absl::string_view message) {
   return WithReason(absl::InvalidArgumentError(message), reason::kInvalidAnalysis);
 }
 
-// The values compared: the scored entries' in execution order, resampled when asked.
-analysis::NamedSeries SeriesOf(const StoredSignature& signature, const ComparisonRequest& request) {
+// The values compared: the scored entries' in execution order, resampled when asked. A measure
+// is compared where it is defined, and only of jobs submitted with it.
+absl::StatusOr<analysis::NamedSeries> SeriesOf(const StoredSignature& signature,
+                                               const ComparisonRequest& request) {
   analysis::NamedSeries series;
   series.name = signature.job.spec.name.empty()
                     ? signature.job.id
                     : absl::StrCat(signature.job.id, " (", signature.job.spec.name, ")");
+  const std::optional<Measure> measure = ComparedMeasure(request.value);
+  if (measure) {
+    const std::vector<Measure> measured = SelectedMeasures(signature.job.spec.measures);
+    if (std::find(measured.begin(), measured.end(), *measure) == measured.end()) {
+      return InvalidAnalysis(absl::StrCat("job ", series.name, " has no ", MeasureName(*measure),
+                                          ": submit it with --measures"));
+    }
+  }
   for (const SignatureEntry& entry : signature.entries) {
-    if (entry.status == EntryStatus::kOk) series.values.push_back(entry.score);
+    if (entry.status != EntryStatus::kOk) continue;
+    if (!measure) {
+      series.values.push_back(entry.score);
+      continue;
+    }
+    for (const MeasureValue& value : entry.measures) {
+      if (value.measure == *measure && !std::isnan(value.mean)) series.values.push_back(value.mean);
+    }
   }
   if (request.resample > 1 && !series.values.empty()) {
     series.values = analysis::Resample(series.values, request.resample);
@@ -123,7 +141,8 @@ absl::StatusOr<Comparison> SignatureAnalyses::Compare(const ComparisonRequest& r
   for (const StoredSignature& signature : signatures) {
     comparison.job_ids.push_back(signature.job.id);
     comparison.names.push_back(signature.job.spec.name);
-    series.push_back(SeriesOf(signature, request));
+    ASSIGN_OR_RETURN(analysis::NamedSeries values, SeriesOf(signature, request));
+    series.push_back(std::move(values));
   }
   auto matrix = analysis::PairwiseDistances(series, request.distance, AnalysisThreads());
   if (!matrix.ok()) return InvalidAnalysis(matrix.status().message());

@@ -315,8 +315,11 @@ class GraphInstrumenter {
 }  // namespace
 
 CaptureRecorder::CaptureRecorder(const std::vector<ActivationSite>& sites,
-                                 std::function<bool()> should_stop)
-    : sites_(sites), should_stop_(std::move(should_stop)), open_call_for_site_(sites.size(), -1) {}
+                                 std::function<bool()> should_stop, bool count_near_zero)
+    : sites_(sites),
+      should_stop_(std::move(should_stop)),
+      count_near_zero_(count_near_zero),
+      open_call_for_site_(sites.size(), -1) {}
 
 void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& activation) {
   if (should_stop_ && should_stop_()) {
@@ -325,16 +328,18 @@ void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& act
   }
   if (site < 0 || site >= static_cast<int64_t>(sites_.size())) return;
   at::Tensor reduced = ReduceToSamples(activation);
+  const NearZeroCount near_zero = count_near_zero_ ? CountNearZero(activation) : NearZeroCount();
   if (!is_output) {
     const ActivationSite& where = sites_[site];
     const int64_t call = calls_per_key_[absl::StrCat(where.module, "\n", where.op)]++;
     open_call_for_site_[site] = static_cast<int64_t>(calls_.size());
-    calls_.push_back({site, call, std::move(reduced), at::Tensor()});
+    calls_.push_back({site, call, std::move(reduced), at::Tensor(), near_zero, {}});
     return;
   }
   const int64_t open = open_call_for_site_[site];
   if (open < 0) return;
   calls_[open].output = std::move(reduced);
+  calls_[open].output_near_zero = near_zero;
   open_call_for_site_[site] = -1;
 }
 

@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "server/engine/activation_catalog.h"
+#include "server/engine/tensor_reduction.h"
 
 namespace affsig::engine {
 
@@ -36,14 +37,19 @@ struct CapturedCall {
   int64_t call = 0;  // earlier calls with the same module and op.
   at::Tensor input;  // reduced: N x d.
   at::Tensor output;
+  NearZeroCount input_near_zero;  // of the unreduced tensors, when the recorder counts them.
+  NearZeroCount output_near_zero;
 };
 
 // Collects captured calls while an InstrumentedForward runs on the current thread.
 class CaptureRecorder {
  public:
   // `should_stop` is asked before each capture; when it says true the forward pass is abandoned.
+  // `count_near_zero`: also count each unreduced tensor's near-zero values (section 5's sparsity),
+  // a pass over it that a job without that measure does not pay.
   explicit CaptureRecorder(const std::vector<ActivationSite>& sites,
-                           std::function<bool()> should_stop = nullptr);
+                           std::function<bool()> should_stop = nullptr,
+                           bool count_near_zero = false);
 
   void Record(int64_t site, bool is_output, const at::Tensor& activation);
   bool stopped() const { return stopped_; }
@@ -52,6 +58,7 @@ class CaptureRecorder {
  private:
   const std::vector<ActivationSite>& sites_;
   std::function<bool()> should_stop_;
+  bool count_near_zero_ = false;
   bool stopped_ = false;
   std::vector<CapturedCall> calls_;
   std::vector<int64_t> open_call_for_site_;                  // index into calls_, -1 when none.

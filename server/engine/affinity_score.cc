@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/engine/ledoit_wolf.h"
 #include "server/engine/torch_error.h"
 #include "server/engine/transport_cost.h"
 
@@ -64,11 +65,29 @@ at::Tensor TimesRecomposed(const at::Tensor& rows, const Spectrum& spectrum,
 
 at::Tensor Symmetrized(const at::Tensor& m) { return (m + m.transpose(0, 1)) * 0.5; }
 
-at::Tensor Covariance(const at::Tensor& centered) {
+// A covariance of centred samples a (N x k) as a^T a / divisor + ridge I, in every basis of the
+// samples' span: the spec's sample covariance has divisor N - 1 and ridge 1e-6; a Ledoit-Wolf one,
+// (1 - s) a^T a / N + (s mu + 1e-6) I, divisor N / (1 - s), infinite under full shrinkage (and
+// a^T a / inf = 0).
+struct CovarianceForm {
+  double divisor = 1.0;
+  double ridge = kCovarianceRidge;
+};
+
+CovarianceForm FormOf(const at::Tensor& centered, CovarianceEstimator estimator) {
   const int64_t n = centered.size(0);
+  if (estimator == CovarianceEstimator::kSample) {
+    return {static_cast<double>(n - 1), kCovarianceRidge};
+  }
+  const LedoitWolfShrinkage shrunk = EstimateLedoitWolf(centered);
+  return {static_cast<double>(n) / (1.0 - shrunk.shrinkage),
+          shrunk.shrinkage * shrunk.mu + kCovarianceRidge};
+}
+
+at::Tensor Covariance(const at::Tensor& centered, const CovarianceForm& form) {
   const int64_t k = centered.size(1);
-  return at::matmul(centered.transpose(0, 1), centered) / static_cast<double>(n - 1) +
-         at::eye(k, centered.options()) * kCovarianceRidge;
+  return at::matmul(centered.transpose(0, 1), centered) / form.divisor +
+         at::eye(k, centered.options()) * form.ridge;
 }
 
 // The map A = S pinv(psd_sqrt(S C_x S)) S with S = psd_sqrt(C_y) is the positive definite T with
@@ -100,34 +119,37 @@ at::Tensor TransportMap(const at::Tensor& cov_x, const at::Tensor& cov_y, bool* 
 
 // The centred inputs mapped by A (rows a_i A; A is symmetric). With fewer samples than dimensions
 // every product is done on the N x k samples, in the spec's form A = S pinv(psd_sqrt(M)) S with
-// S = psd_sqrt(C_y) and M = S C_x S = (a S)^T (a S) / (N - 1) + 1e-6 S^2; otherwise on k x k
+// S = psd_sqrt(C_y) and M = S C_x S = (a S)^T (a S) / divisor + ridge S^2; otherwise on k x k
 // matrices.
-at::Tensor MapInputs(const at::Tensor& a, const at::Tensor& cov_y, bool* eigen_factor) {
+at::Tensor MapInputs(const at::Tensor& a, const CovarianceForm& form_x, const at::Tensor& cov_y,
+                     bool* eigen_factor) {
   const int64_t n = a.size(0);
   const int64_t k = a.size(1);
-  if (n >= k) return at::matmul(a, TransportMap(Covariance(a), cov_y, eigen_factor));
+  if (n >= k) return at::matmul(a, TransportMap(Covariance(a, form_x), cov_y, eigen_factor));
   const Spectrum output = FlooredEigh(cov_y);
   const at::Tensor roots = output.values.sqrt();
   const at::Tensor a_s = TimesRecomposed(a, output, roots);
-  const at::Tensor m = at::matmul(a_s.transpose(0, 1), a_s) / static_cast<double>(n - 1) +
-                       Recompose(output, output.values) * kCovarianceRidge;
+  const at::Tensor m = at::matmul(a_s.transpose(0, 1), a_s) / form_x.divisor +
+                       Recompose(output, output.values) * form_x.ridge;
   const Spectrum middle = FlooredEigh(Symmetrized(m));
   return TimesRecomposed(TimesRecomposed(a_s, middle, PinvSqrtFactors(middle)), output, roots);
 }
 
 // Scores centred samples a, b (N x k) expressed in an orthonormal basis of a k-dimensional
 // subspace holding every sample of both; `full_dim` is d, the ambient dimension. Outside the
-// subspace both covariances are 1e-6 I and the samples have no component, so only the trace
-// needs the remaining d - k dimensions.
+// subspace each covariance is its ridge times I and the samples have no component (the map there
+// is a multiple of I that moves no sample), so only the trace needs the remaining d - k
+// dimensions.
 absl::StatusOr<AffinityScore> ScoreInBasis(const at::Tensor& a, const at::Tensor& b,
-                                           int64_t full_dim) {
+                                           int64_t full_dim, const CovarianceForm& form_x,
+                                           const CovarianceForm& form_y) {
   const int64_t n = a.size(0);
   const int64_t k = a.size(1);
-  const at::Tensor cov_y = Covariance(b);
+  const at::Tensor cov_y = Covariance(b, form_y);
 
   AffinityScore result;
   result.trace_cy =
-      cov_y.trace().item<double>() + kCovarianceRidge * static_cast<double>(full_dim - k);
+      cov_y.trace().item<double>() + form_y.ridge * static_cast<double>(full_dim - k);
   result.degenerate = !(result.trace_cy > 2 * kCovarianceRidge * static_cast<double>(full_dim));
 
   if (result.degenerate) {
@@ -136,7 +158,7 @@ absl::StatusOr<AffinityScore> ScoreInBasis(const at::Tensor& a, const at::Tensor
   } else {
     // x_hat_i - y_j = A (x_i - m_x) - (y_j - m_y): the means cancel.
     ASSIGN_OR_RETURN(auto transport,
-                     ComputeTransportCost(MapInputs(a, cov_y, &result.eigen_factor), b));
+                     ComputeTransportCost(MapInputs(a, form_x, cov_y, &result.eigen_factor), b));
     result.transport_cost = transport.cost;
   }
   result.score = 1.0 - std::sqrt(result.transport_cost / (2.0 * result.trace_cy));
@@ -160,16 +182,20 @@ absl::StatusOr<AffinityScore> CentreAndScore(const at::Tensor& x, const at::Tens
   }
   xc.sub_(mean_x);
   yc.sub_(mean_y);
+  // In the ambient dimension: a shrunk covariance's shrinkage depends on d.
+  const CovarianceForm form_x = FormOf(xc, options.covariance);
+  const CovarianceForm form_y = FormOf(yc, options.covariance);
 
   const bool subspace = options.path == AffineMapPath::kSubspace ||
                         (options.path == AffineMapPath::kAuto && d > 2 * n);
-  if (!subspace) return ScoreInBasis(xc, yc, d);
+  if (!subspace) return ScoreInBasis(xc, yc, d, form_x, form_y);
 
   // Coordinates in an orthonormal basis Q of the span of every centred sample, without forming
   // Q: with Z = [xc; yc] (2N x d) and Z^T = Q R, the rows of R^T are the samples in that basis.
   const at::Tensor r = std::get<1>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "r"));
   const at::Tensor coordinates = r.transpose(0, 1);
-  auto result = ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d);
+  auto result = ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d,
+                             form_x, form_y);
   if (result.ok()) result->subspace_path = true;
   return result;
 }

@@ -1,5 +1,6 @@
 // The affinity score of one activation call (docs/affinity-score.md, section 1), in float64 on the
-// tensors' device; the exact transport cost is solved on the CPU.
+// tensors' device; the exact transport cost is solved on the CPU. With shrunk covariances it is
+// the shrinkage score of section 5.
 #ifndef AFFSIG_SERVER_ENGINE_AFFINITY_SCORE_H_
 #define AFFSIG_SERVER_ENGINE_AFFINITY_SCORE_H_
 
@@ -11,8 +12,8 @@ class Tensor;
 
 namespace affsig::engine {
 
-// How the affine map is computed. When d > 2N both covariances are a rank <= 2N-2 matrix plus
-// 1e-6 I, so every matrix function can be computed exactly in the span of the samples (an
+// How the affine map is computed. When d > 2N both covariances are a rank <= 2N-2 matrix plus a
+// multiple of I, so every matrix function can be computed exactly in the span of the samples (an
 // orthonormal basis of dimension 2N from a QR factorisation) instead of in dimension d.
 enum class AffineMapPath {
   kAuto,     // the subspace path when d > 2N, else the full one.
@@ -20,8 +21,15 @@ enum class AffineMapPath {
   kSubspace  // the subspace path whatever d.
 };
 
+// The covariances the map is computed between, each plus 1e-6 I.
+enum class CovarianceEstimator {
+  kSample,      // the spec's: the unbiased sample covariances
+  kLedoitWolf,  // Ledoit-Wolf shrunk covariances (ledoit_wolf.h): section 5's shrinkage score
+};
+
 struct AffinityScoreOptions {
   AffineMapPath path = AffineMapPath::kAuto;
+  CovarianceEstimator covariance = CovarianceEstimator::kSample;
 };
 
 struct AffinityScore {

@@ -3,7 +3,7 @@
 //
 //   affsig-engine [--model=FILE.pt] [--input=FILE.npy | --random=64x3x32x32 --seed=0]
 //                 [--activations=modules|all] [--device=cpu|cuda:K] [--threads=T]
-//                 [--optimize=auto|off] [--format=table|json|csv]
+//                 [--optimize=auto|off] [--measures=cka,r2,...|all] [--format=table|json|csv]
 #include <ATen/ATen.h>
 
 #include <chrono>
@@ -34,6 +34,9 @@ ABSL_FLAG(int, threads, static_cast<int>(std::thread::hardware_concurrency()),
           "LibTorch intra-op threads");
 ABSL_FLAG(std::string, optimize, "auto",
           "'auto': the forward frozen and channels_last where LibTorch can; 'off': the model's own");
+ABSL_FLAG(std::string, measures, "",
+          "companion measures of each scored entry: shrinkage, cka, sparsity, entropy, norm, r2 "
+          "(comma-separated) or all");
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
 
 namespace {
@@ -70,6 +73,8 @@ int main(int argc, char** argv) {
   if (!mode.ok()) return Fail(mode.status());
   auto optimize = affsig::ParseForwardOptimization(absl::GetFlag(FLAGS_optimize));
   if (!optimize.ok()) return Fail(optimize.status());
+  auto measures = affsig::ParseMeasureList(absl::GetFlag(FLAGS_measures));
+  if (!measures.ok()) return Fail(measures.status());
   auto batch = Batch();
   if (!batch.ok()) return Fail(batch.status());
   auto model = affsig::engine::SignatureModel::Load(
@@ -78,7 +83,7 @@ int main(int argc, char** argv) {
   if (!model.ok()) return Fail(model.status());
 
   const auto start = std::chrono::steady_clock::now();
-  auto signature = (*model)->Compute(*batch, {*mode});
+  auto signature = (*model)->Compute(*batch, {*mode, {}, *measures});
   if (!signature.ok()) return Fail(signature.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/engine/activation_capture.h"
+#include "server/engine/companion_measures.h"
 #include "server/engine/inference_optimizer.h"
 #include "server/engine/torch_error.h"
 
@@ -117,6 +118,20 @@ EntryStatus ClassifyCall(const CapturedCall& call, std::string& reason) {
   return EntryStatus::kOk;
 }
 
+// The score of a call that can be scored, and the measures the options ask for.
+absl::Status Score(const CapturedCall& call, const SignatureOptions& options,
+                   SignatureEntry& entry) {
+  ASSIGN_OR_RETURN(const AffinityScore score,
+                   ComputeAffinityScore(call.input, call.output, options.score));
+  entry.score = score.score;
+  if (!options.measures.any()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(entry.measures,
+                   ComputeCompanionMeasures(call.input, call.output,
+                                            {call.input_near_zero, call.output_near_zero},
+                                            options.measures, options.score));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 SignatureModel::SignatureModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -216,7 +231,7 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
   auto run = [&](InstrumentedForward& forward) -> absl::Status {
     ForwardGuards guards;
     const at::Tensor input = batch.to(state_->device);
-    CaptureRecorder recorder(forward.sites(), callbacks.should_stop);
+    CaptureRecorder recorder(forward.sites(), callbacks.should_stop, options.measures.sparsity);
     ASSIGN_OR_RETURN(
         auto output,
         forward.Run({forward.optimized() ? InOptimizedLayout(input) : input}, recorder));
@@ -257,12 +272,9 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
     entry.d = call.input.size(1);
     entry.status = ClassifyCall(call, entry.reason);
     if (entry.status == EntryStatus::kOk) {
-      auto score = ComputeAffinityScore(call.input, call.output, options.score);
-      if (score.ok()) {
-        entry.score = score->score;
-      } else {
+      if (absl::Status scored = Score(call, options, entry); !scored.ok()) {
         entry.status = EntryStatus::kFailed;
-        entry.reason = std::string(score.status().message());
+        entry.reason = std::string(scored.message());
       }
     }
     call = CapturedCall();  // release the reduced tensors as we go.

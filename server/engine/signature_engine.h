@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/measures.h"
 #include "common/signature.h"
 #include "server/engine/activation_catalog.h"
 #include "server/engine/affinity_score.h"
@@ -39,6 +40,9 @@ struct ForwardOptions {
 struct SignatureOptions {
   ActivationMode mode = ActivationMode::kModules;
   AffinityScoreOptions score;
+  // The companion measures of each scored entry (companion_measures.h). None by default, and
+  // then neither the capture nor the scoring does any work for them.
+  MeasureSelection measures;
 };
 
 struct SignatureProgress {

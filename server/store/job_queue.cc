@@ -128,13 +128,14 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, int64_t max_queued, bo
         auto insert,
         db_->Prepare("INSERT INTO jobs (id, seq, name, model_sha256, input_sha256, activations, "
                      "priority, state, created_at, data_source, data_options, timeout_ms, "
-                     "request_id, optimize) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                     "jobs), ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?)"));
+                     "request_id, optimize, measures) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + "
+                     "1 FROM jobs), ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)"));
     insert->Bind(1, id).Bind(2, spec.name).Bind(3, spec.model_sha256);
     insert->Bind(4, data.input_sha256).Bind(5, ActivationModeName(spec.activations));
     insert->Bind(6, spec.priority).Bind(7, NowMs()).Bind(8, data.data_source);
     insert->Bind(9, data.data_options).Bind(10, absl::ToInt64Milliseconds(spec.timeout));
     insert->Bind(11, spec.request_id).Bind(12, ForwardOptimizationName(spec.optimize));
+    insert->Bind(13, absl::StrJoin(MeasureSelectionNames(spec.measures), ","));
     RETURN_IF_ERROR(insert->Run());
     ASSIGN_OR_RETURN(auto label,
                      db_->Prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)"));

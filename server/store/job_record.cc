@@ -17,7 +17,7 @@ namespace {
 constexpr char kJobColumns[] =
     "id, name, model_sha256, input_sha256, activations, priority, state, attempts, error, "
     "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0), seq, data_source, "
-    "data_options, timeout_ms, cancel_requested, request_id, optimize";
+    "data_options, timeout_ms, cancel_requested, request_id, optimize, measures";
 constexpr int kSeqColumn = 12;
 
 // Written by this server (or an older one), so the columns parse; a row that does not is shown
@@ -53,6 +53,7 @@ Job JobFromRow(const Statement& row) {
   job.cancel_requested = row.Int(16) != 0;
   job.spec.request_id = row.Text(17);
   job.spec.optimize = ParseForwardOptimization(row.Text(18)).value_or(ForwardOptimization::kAuto);
+  job.spec.measures = ParseMeasureList(row.Text(19)).value_or(MeasureSelection());
   return job;
 }
 

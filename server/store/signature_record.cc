@@ -1,5 +1,6 @@
 #include "server/store/signature_record.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -12,7 +13,7 @@
 namespace affsig::store {
 namespace {
 
-// NaN (a statistic of no scored entry) is stored as NULL.
+// NaN (a statistic of no scored entry, a measure defined in no batch) is stored as NULL.
 void BindScore(Statement& statement, int position, double value) {
   if (std::isnan(value)) {
     statement.BindNull(position);
@@ -53,6 +54,9 @@ absl::Status WriteSignature(Database& db, absl::string_view job_id, const Signat
   ASSIGN_OR_RETURN(auto insert_batch,
                    db.Prepare("INSERT INTO entry_batch_scores (job_id, idx, batch, score) "
                               "VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(auto insert_measure,
+                   db.Prepare("INSERT INTO entry_measures (job_id, idx, measure, mean, std) "
+                              "VALUES (?, ?, ?, ?, ?)"));
   for (const SignatureEntry& entry : signature) {
     Statement& row = *insert;
     row.Reset();
@@ -72,6 +76,14 @@ absl::Status WriteSignature(Database& db, absl::string_view job_id, const Signat
       batch.Bind(1, job_id).Bind(2, entry.index).Bind(3, static_cast<int64_t>(b));
       BindScore(batch, 4, entry.batch_scores[b]);
       RETURN_IF_ERROR(batch.Run());
+    }
+    for (const MeasureValue& value : entry.measures) {
+      Statement& measure = *insert_measure;
+      measure.Reset();
+      measure.Bind(1, job_id).Bind(2, entry.index).Bind(3, MeasureName(value.measure));
+      BindScore(measure, 4, value.mean);
+      BindScore(measure, 5, value.std);
+      RETURN_IF_ERROR(measure.Run());
     }
   }
   return WriteSummary(db, job_id, signature);
@@ -116,6 +128,23 @@ absl::StatusOr<Signature> ReadSignatureEntries(Database& db, absl::string_view j
     signature[static_cast<size_t>(index)].batch_scores.push_back(ScoreColumn(row, 2));
   }
   RETURN_IF_ERROR(batches->status());
+  ASSIGN_OR_RETURN(auto measures, db.Prepare("SELECT idx, measure, mean, std FROM entry_measures "
+                                             "WHERE job_id = ? ORDER BY idx"));
+  measures->Bind(1, job_id);
+  while (measures->Step()) {
+    const Statement& row = *measures;
+    const int64_t index = row.Int(0);
+    auto measure = ParseMeasure(row.Text(1));
+    if (index < 0 || index >= static_cast<int64_t>(signature.size()) || !measure.ok()) continue;
+    signature[static_cast<size_t>(index)].measures.push_back(
+        {*measure, ScoreColumn(row, 2), ScoreColumn(row, 3)});
+  }
+  RETURN_IF_ERROR(measures->status());
+  // In Measure order, as the engine makes them.
+  for (SignatureEntry& entry : signature) {
+    std::sort(entry.measures.begin(), entry.measures.end(),
+              [](const MeasureValue& a, const MeasureValue& b) { return a.measure < b.measure; });
+  }
   return signature;
 }
 

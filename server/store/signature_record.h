@@ -1,6 +1,7 @@
 // How a SUCCEEDED job's signature lies in the database: its entries (signature_entries), their
-// per-batch scores (entry_batch_scores) and its summary statistics (signature_summaries). Written
-// once, in the transaction that ends the job; the callers hold the connection's lock.
+// per-batch scores (entry_batch_scores), their companion measures when the job asked for them
+// (entry_measures) and its summary statistics (signature_summaries). Written once, in the
+// transaction that ends the job; the callers hold the connection's lock.
 #ifndef AFFSIG_SERVER_STORE_SIGNATURE_RECORD_H_
 #define AFFSIG_SERVER_STORE_SIGNATURE_RECORD_H_
 
@@ -17,7 +18,8 @@ namespace affsig::store {
 // Writes the entries and their summary.
 absl::Status WriteSignature(Database& db, absl::string_view job_id, const Signature& signature);
 
-// The entries in execution order, with their batch scores; none for a job without a signature.
+// The entries in execution order, with their batch scores and measures; none for a job without a
+// signature.
 absl::StatusOr<Signature> ReadSignatureEntries(Database& db, absl::string_view job_id);
 
 // The summary; nullopt for a job without a signature.

@@ -84,7 +84,8 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
     auto batch = batches->Next();
     if (!batch.ok()) return InBatch(batch.status(), per_batch.size() + 1, batch_count);
     if (!batch->has_value()) break;
-    auto signature = model->Compute(**batch, {spec.activations}, engine_callbacks);
+    auto signature =
+        model->Compute(**batch, {spec.activations, {}, spec.measures}, engine_callbacks);
     if (!signature.ok()) {
       // A job of one batch fails as its forward pass did.
       if (batch_count == 1) return signature.status();

@@ -135,14 +135,18 @@ void Worker::RunLeased(const v1::Lease& lease) {
   std::string note;
   absl::StatusOr<DataSpec> data =
       DataSpecFromProto(leased.input_sha256(), leased.data_source(), leased.data_options());
+  absl::StatusOr<MeasureSelection> measures = MeasureSelectionFromProto(leased.measures());
   if (!data.ok()) {
     signature = data.status();
+  } else if (!measures.ok()) {
+    signature = measures.status();
   } else {
     JobSpec spec;
     spec.model_sha256 = leased.model_sha256();
     spec.data = *std::move(data);
     spec.activations = ActivationModeFromProto(leased.activations());
     spec.optimize = ForwardOptimizationFromProto(leased.optimize());
+    spec.measures = *measures;
     RunCallbacks callbacks;
     callbacks.on_progress = [&attempt](const RunProgress& progress) {
       absl::MutexLock lock(&attempt.mutex);

@@ -1,5 +1,5 @@
-// The SciPy and NumPy side of the analyses' tests: tests/analysis/scipy_reference.py, run with
-// the Python that has SciPy (AFFSIG_PYTHON), on inputs the test writes.
+// The SciPy and NumPy side of the analyses' tests: tests/analysis/scipy_reference.py
+// (tests/python_reference.h), on inputs the test writes.
 #ifndef AFFSIG_TESTS_ANALYSIS_SCIPY_REFERENCE_H_
 #define AFFSIG_TESTS_ANALYSIS_SCIPY_REFERENCE_H_
 
@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
+#include "tests/python_reference.h"
 
 namespace affsig::testing {
 
@@ -16,12 +16,6 @@ namespace affsig::testing {
 // words each.
 absl::StatusOr<std::vector<std::vector<std::string>>> RunScipyReference(absl::string_view command,
                                                                         const std::string& input);
-
-// `values` separated by spaces, each written so that it reads back exactly.
-std::string ExactNumbers(absl::Span<const double> values);
-
-// A word of the script's output as a number; a test failure (and NaN) when it is none.
-double ParseNumber(const std::string& word);
 
 }  // namespace affsig::testing
 

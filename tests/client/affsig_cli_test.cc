@@ -243,5 +243,78 @@ TEST_F(AffsigCliTest, DataSourcesInBatchesGiveEachEntrysSpread) {
   }
 }
 
+// --measures goes through the server, the lease and the worker: every scored entry of the job
+// has each measure in the JSON, CSV and table of its result, and a job without has none of them.
+TEST_F(AffsigCliTest, MeasuresAskedForComeWithEveryScoredEntryAndOnlyThen) {
+  const std::vector<std::string> values = {"shrinkage_score", "cka",          "sparsity_before",
+                                           "sparsity_after",  "entropy_before", "entropy_after",
+                                           "norm",            "r2"};
+  const auto run = Affsig({"submit", "--model=" + golden_->model_path,
+                           "--input=" + golden_->input_path, "--activations=all",
+                           "--measures=all", "--wait", "--format=json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Struct result = ParseObject(run.out);
+  const std::string job_id = result.fields().at("job_id").string_value();
+  std::vector<std::string> names;
+  for (const Value& name : result.fields().at("measures").list_value().values()) {
+    names.push_back(name.string_value());
+  }
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("shrinkage", "cka", "sparsity", "entropy", "norm", "r2"));
+  const auto& entries = result.fields().at("signature").list_value().values();
+  ASSERT_EQ(entries.size(), golden_->signature.size());
+  for (const Value& item : entries) {
+    const auto& entry = item.struct_value().fields();
+    SCOPED_TRACE(entry.at("module").string_value());
+    for (const std::string& value : values) {
+      ASSERT_TRUE(entry.contains(value) && entry.contains(value + "_std")) << value;
+      EXPECT_EQ(entry.at(value).kind_case(), Value::kNumberValue) << value;
+      EXPECT_EQ(entry.at(value + "_std").number_value(), 0.0) << value;  // one batch
+    }
+    EXPECT_GT(entry.at("cka").number_value(), 0.0);
+    EXPECT_LE(entry.at("cka").number_value(), 1.0 + 1e-12);
+    EXPECT_GE(entry.at("sparsity_after").number_value(), 0.0);
+    EXPECT_LE(entry.at("sparsity_after").number_value(), 1.0);
+  }
+  const auto csv = Affsig({"result", job_id, "--format=csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(csv.out, HasSubstr(",batches,shrinkage_score,shrinkage_score_std,cka,cka_std,"));
+  const auto table = Affsig({"result", job_id});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("sparsity_before"));
+  const auto status = Affsig({"status", job_id});
+  EXPECT_THAT(status.out, HasSubstr("shrinkage,cka,sparsity,entropy,norm,r2"));
+
+  // A second job with measures compares by one of them; a job without has none to compare.
+  const auto other = Affsig({"submit", "--model=" + golden_->model_path,
+                             "--input=" + golden_->input_path, "--measures=cka,r2"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  const std::string other_id = LastLine(other.out);
+  ASSERT_EQ(Affsig({"result", other_id, "--wait"}).exit_code, 0);
+  const auto plain = Affsig({"submit", "--model=" + golden_->model_path,
+                             "--input=" + golden_->input_path, "--wait", "--format=json"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const Struct without = ParseObject(plain.out);
+  EXPECT_FALSE(without.fields().contains("measures"));
+  for (const Value& item : without.fields().at("signature").list_value().values()) {
+    for (const std::string& value : values) {
+      EXPECT_FALSE(item.struct_value().fields().contains(value)) << value;
+    }
+  }
+  const auto compared = Affsig({"compare", job_id, other_id, "--value=cka", "--format=json"});
+  EXPECT_EQ(compared.exit_code, 0) << compared.err;
+  EXPECT_EQ(ParseObject(compared.out).fields().at("value").string_value(), "cka");
+  const auto refused = Affsig(
+      {"compare", job_id, without.fields().at("job_id").string_value(), "--value=cka"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(LastLine(refused.err), HasSubstr("has no cka: submit it with --measures"));
+
+  const auto usage = Affsig({"submit", "--model=" + golden_->model_path,
+                             "--input=" + golden_->input_path, "--measures=cka,kurtosis"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("unknown measure 'kurtosis'"));
+  EXPECT_EQ(CountLines(usage.err), 1) << usage.err;
+}
+
 }  // namespace
 }  // namespace affsig::client

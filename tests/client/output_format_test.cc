@@ -98,5 +98,26 @@ TEST(OutputFormatTest, ResultJsonCarriesTheJobAndItsSignature) {
   EXPECT_THAT(json, HasSubstr("\"score\": null, \"status\": \"too_few_samples\""));
 }
 
+TEST(OutputFormatTest, AJobsMeasuresShowOnlyWhenItAskedForThem) {
+  v1::Signature signature;
+  *signature.mutable_job() = SampleJob();
+  signature.mutable_job()->add_measures("cka");
+  v1::SignatureEntry* entry = signature.add_entries();
+  entry->set_module("relu");
+  entry->set_score(0.25);
+  entry->set_status("ok");
+  entry->set_cka(0.5);
+  entry->set_cka_std(0.0);
+  const std::string json = FormatResult(signature, OutputFormat::kJson);
+  EXPECT_THAT(json, HasSubstr("\"measures\": [\"cka\"]"));
+  EXPECT_THAT(json, HasSubstr("\"cka\": 0.5, \"cka_std\": 0}"));
+  EXPECT_THAT(FormatJob(signature.job(), OutputFormat::kTable), HasSubstr("\nmeasures     cka\n"));
+  EXPECT_THAT(FormatResult(signature, OutputFormat::kCsv), HasSubstr(",cka,cka_std\n"));
+
+  const v1::Job plain = SampleJob();
+  EXPECT_THAT(JobJson(plain), ::testing::Not(HasSubstr("measures")));
+  EXPECT_THAT(FormatJob(plain, OutputFormat::kTable), ::testing::Not(HasSubstr("measures")));
+}
+
 }  // namespace
 }  // namespace affsig::client

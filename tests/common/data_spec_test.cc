@@ -119,5 +119,32 @@ TEST(BatchStatisticsTest, MeanPopulationStdMinMaxOverTheScoredBatches) {
   EXPECT_FALSE(CombineBatches({}).ok());
 }
 
+TEST(BatchStatisticsTest, MeasuresOverTheBatchesInWhichTheyWereDefined) {
+  const double nan = std::nan("");
+  auto measured = [](double score, double cka, double norm) {
+    SignatureEntry entry = Entry(score);
+    entry.measures = {{Measure::kCka, cka, 0.0}, {Measure::kNorm, norm, 0.0}};
+    return entry;
+  };
+  auto combined = CombineBatches({{measured(0.5, 0.2, nan)},
+                                  {Entry(0.0, EntryStatus::kNonFinite)},
+                                  {measured(0.7, 0.4, nan)},
+                                  {measured(0.6, nan, nan)}});
+  ASSERT_TRUE(combined.ok()) << combined.status();
+  const std::vector<MeasureValue>& measures = (*combined)[0].measures;
+  ASSERT_EQ(measures.size(), 2u);
+  EXPECT_EQ(measures[0].measure, Measure::kCka);
+  EXPECT_NEAR(measures[0].mean, 0.3, 1e-15);  // the batches where it was defined
+  EXPECT_NEAR(measures[0].std, 0.1, 1e-15);
+  EXPECT_EQ(measures[1].measure, Measure::kNorm);
+  EXPECT_TRUE(std::isnan(measures[1].mean));  // defined in no batch
+  EXPECT_TRUE(std::isnan(measures[1].std));
+  // A job without measures gets none, and an entry never scored neither.
+  auto plain = CombineBatches({{Entry(0.0, EntryStatus::kNonFinite)}, {Entry(0.5)}});
+  EXPECT_TRUE((*plain)[0].measures.empty());
+  auto unscored = CombineBatches({{Entry(0.0, EntryStatus::kNonFinite)}});
+  EXPECT_TRUE((*unscored)[0].measures.empty());
+}
+
 }  // namespace
 }  // namespace affsig

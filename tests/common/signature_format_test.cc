@@ -76,6 +76,28 @@ TEST(SignatureFormatTest, SeveralBatchesShowTheirSpread) {
   EXPECT_THAT(FormatSignatureTable(Sample()), Not(HasSubstr("std")));
 }
 
+TEST(SignatureFormatTest, CompanionMeasuresAddColumnsOnlyWhereAJobHasThem) {
+  Signature measured = Sample();
+  measured[0].measures = {{Measure::kCka, 0.75, 0.125}, {Measure::kR2, std::nan(""), std::nan("")}};
+  measured[2].measures = {{Measure::kCka, 0.5, 0.0}, {Measure::kR2, 1.0, 0.0}};
+  const std::string table = FormatSignatureTable(measured);
+  EXPECT_THAT(table, HasSubstr("score   cka  r2  status"));
+  EXPECT_THAT(table, HasSubstr("0.812500  0.75   -  ok"));
+  EXPECT_THAT(table, HasSubstr("-     -   -  too_few_samples"));
+  const std::string json = FormatSignatureJson(measured);
+  EXPECT_THAT(json, HasSubstr("\"batch_scores\": [], \"cka\": 0.75, \"cka_std\": 0.125, "
+                              "\"r2\": null, \"r2_std\": null}"));
+  EXPECT_THAT(json, HasSubstr("\"cka\": null, \"cka_std\": null, \"r2\": null"));
+  const std::string csv = FormatSignatureCsv(measured);
+  EXPECT_THAT(csv, HasSubstr(",batches,cka,cka_std,r2,r2_std\n"));
+  EXPECT_THAT(csv, HasSubstr(",ok,,0,0,0,1,0.75,0.125,,\n"));
+  // Without measures, the columns are those of every other signature.
+  for (const std::string& text : {FormatSignatureTable(Sample()), FormatSignatureJson(Sample()),
+                                  FormatSignatureCsv(Sample())}) {
+    EXPECT_THAT(text, Not(HasSubstr("cka")));
+  }
+}
+
 TEST(SignatureFormatTest, ParsesFormatNamesAndStatusNames) {
   EXPECT_EQ(*ParseOutputFormat("csv"), OutputFormat::kCsv);
   EXPECT_THAT(ParseOutputFormat("yaml").status().message(), HasSubstr("table, json or csv"));

@@ -123,20 +123,26 @@ TEST_F(AffinityScoreTest, ReorderingSamplesLeavesTheScoreUnchanged) {
 }
 
 TEST_F(AffinityScoreTest, SubspacePathEqualsFullPathWhenFeaturesOutnumberSamples) {
-  for (auto [n, d] : {std::pair<int64_t, int64_t>{40, 200}, {64, 96}, {100, 30}, {2, 50}}) {
-    SCOPED_TRACE(::testing::Message() << "n=" << n << " d=" << d);
-    const at::Tensor x = at::randn({n, d}, Options()) * 2.0 - 0.5;
-    const at::Tensor y = at::relu(x);
-    auto full = ComputeAffinityScore(x, y, {AffineMapPath::kFull});
-    auto subspace = ComputeAffinityScore(x, y, {AffineMapPath::kSubspace});
-    ASSERT_TRUE(full.ok() && subspace.ok());
-    EXPECT_TRUE(subspace->subspace_path);
-    EXPECT_FALSE(full->subspace_path);
-    EXPECT_NEAR(subspace->transport_cost, full->transport_cost, 1e-8 * (1 + full->transport_cost));
-    // Two points are always an affine image: W is rounding, ~1e-16 trace(C_y), and the score
-    // 1 - sqrt(W / 2 trace(C_y)) moves by its square root, ~1e-8, with the order of the sums.
-    EXPECT_NEAR(subspace->score, full->score, n == 2 ? 1e-7 : 1e-8);
-    EXPECT_NEAR(subspace->trace_cy, full->trace_cy, 1e-10 * full->trace_cy);
+  // Shrunk covariances too: outside the samples' span each is its own multiple of I.
+  for (CovarianceEstimator covariance :
+       {CovarianceEstimator::kSample, CovarianceEstimator::kLedoitWolf}) {
+    for (auto [n, d] : {std::pair<int64_t, int64_t>{40, 200}, {64, 96}, {100, 30}, {2, 50}}) {
+      SCOPED_TRACE(::testing::Message() << "n=" << n << " d=" << d << " covariance "
+                                        << static_cast<int>(covariance));
+      const at::Tensor x = at::randn({n, d}, Options()) * 2.0 - 0.5;
+      const at::Tensor y = at::relu(x);
+      auto full = ComputeAffinityScore(x, y, {AffineMapPath::kFull, covariance});
+      auto subspace = ComputeAffinityScore(x, y, {AffineMapPath::kSubspace, covariance});
+      ASSERT_TRUE(full.ok() && subspace.ok());
+      EXPECT_TRUE(subspace->subspace_path);
+      EXPECT_FALSE(full->subspace_path);
+      EXPECT_NEAR(subspace->transport_cost, full->transport_cost,
+                  1e-8 * (1 + full->transport_cost));
+      // Two points are always an affine image: W is rounding, ~1e-16 trace(C_y), and the score
+      // 1 - sqrt(W / 2 trace(C_y)) moves by its square root, ~1e-8, with the order of the sums.
+      EXPECT_NEAR(subspace->score, full->score, n == 2 ? 1e-7 : 1e-8);
+      EXPECT_NEAR(subspace->trace_cy, full->trace_cy, 1e-10 * full->trace_cy);
+    }
   }
 }
 

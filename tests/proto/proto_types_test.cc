@@ -78,5 +78,43 @@ TEST(ProtoTypesTest, EntriesKeepTheirScoresAndTheUnscoredTheirReasons) {
             ActivationMode::kAll);
 }
 
+TEST(ProtoTypesTest, EveryMeasureHasItsFieldsAndASelectionItsNames) {
+  SignatureEntry entry{0, "relu", 0, "ReLU", 8, 16, 0.5, EntryStatus::kOk, ""};
+  for (Measure measure : SelectedMeasures(MeasureSelection::All())) {
+    const double value = 0.125 * (static_cast<int>(measure) + 1);
+    entry.measures.push_back({measure, value, value / 4});
+  }
+  ASSERT_EQ(entry.measures.size(), static_cast<size_t>(kMeasureCount));
+  v1::SignatureEntry proto;
+  EntryToProto(entry, &proto);
+  EXPECT_EQ(proto.cka(), 0.25);
+  EXPECT_EQ(proto.r2_std(), 1.0 / 4);
+  const SignatureEntry back = EntryFromProto(proto);
+  ASSERT_EQ(back.measures.size(), entry.measures.size());
+  for (size_t i = 0; i < entry.measures.size(); ++i) {
+    EXPECT_EQ(back.measures[i].measure, entry.measures[i].measure);
+    EXPECT_EQ(back.measures[i].mean, entry.measures[i].mean);
+    EXPECT_EQ(back.measures[i].std, entry.measures[i].std);
+  }
+  // A job without measures: none set, none read back.
+  v1::SignatureEntry plain;
+  EntryToProto({0, "relu", 0, "ReLU", 8, 16, 0.5, EntryStatus::kOk, ""}, &plain);
+  EXPECT_FALSE(plain.has_cka());
+  EXPECT_TRUE(EntryFromProto(plain).measures.empty());
+
+  google::protobuf::RepeatedPtrField<std::string> names;
+  names.Add("r2");
+  names.Add("sparsity");
+  auto selection = MeasureSelectionFromProto(names);
+  ASSERT_TRUE(selection.ok());
+  EXPECT_TRUE(selection->r2 && selection->sparsity && !selection->cka);
+  google::protobuf::RepeatedPtrField<std::string> canonical;
+  MeasureSelectionToProto(*selection, &canonical);
+  EXPECT_EQ(std::vector<std::string>(canonical.begin(), canonical.end()),
+            (std::vector<std::string>{"sparsity", "r2"}));
+  names.Add("kurtosis");
+  EXPECT_EQ(ErrorReason(MeasureSelectionFromProto(names).status()), reason::kInvalidMeasures);
+}
+
 }  // namespace
 }  // namespace affsig

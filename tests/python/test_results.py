@@ -55,6 +55,20 @@ def test_the_dataframe_has_the_cli_columns_dtypes_and_values(
     assert ((scored["min"] <= scored["score"]) & (scored["score"] <= scored["max"])).all()
 
 
+def test_the_measures_a_job_asked_for_follow_as_the_cli_json_has_them(
+        client: affsig.Client, server) -> None:
+    expected = cli(server, "submit", f"--model={GOLDEN / 'mlp_mixed.pt'}",
+                   f"--input={GOLDEN / 'mlp_mixed.input.npy'}", "--measures=r2,cka", "--wait")
+    frame = client.job(expected["job_id"]).result(progress=False).to_pandas()
+    measures = ["cka", "cka_std", "r2", "r2_std"]
+    assert list(frame.columns) == list(expected["signature"][0]) == [*COLUMN_DTYPES, *measures]
+    assert records(frame) == expected["signature"]
+    assert (frame[measures].dtypes == "float64").all()
+    unscored = frame["status"] != "ok"  # the GLU: no score, no measures
+    assert unscored.any() and frame.loc[unscored, measures].isna().all().all()
+    assert frame.loc[~unscored, measures].notna().all().all()
+
+
 def test_a_signature_without_entries_still_has_the_columns(client: affsig.Client) -> None:
     signature = client.submit(model=nn.Sequential(nn.Linear(4, 2)).eval(), input=samples(8, 4),
                               progress=False).result()

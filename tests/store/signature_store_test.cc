@@ -163,5 +163,64 @@ TEST_F(SignatureStoreTest, JobsThatSucceededBeforeSummariesGetThemWhenTheQueueOp
   EXPECT_EQ(queue_->recovery().summarized, 0);
 }
 
+TEST_F(SignatureStoreTest, KeepsTheMeasuresAJobAskedForAndNoneForAJobWithout) {
+  JobSpec spec;
+  spec.model_sha256 = "model";
+  spec.data.location = "input";
+  spec.measures.cka = true;
+  spec.measures.sparsity = true;
+  const std::string id = queue_->Submit(spec)->id;
+  auto claimed = queue_->Claim({"worker", "cpu", false});
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  const double nan = std::nan("");
+  Signature signature(3);
+  for (int64_t i = 0; i < 3; ++i) {
+    signature[i].index = i;
+    signature[i].module = "act" + std::to_string(i);
+    signature[i].score = 0.5;
+  }
+  signature[0].measures = {{Measure::kCka, 0.75, 0.125},
+                           {Measure::kSparsityBefore, 0.0, 0.0},
+                           {Measure::kSparsityAfter, 0.5, 0.25}};
+  signature[1].status = EntryStatus::kNonFinite;  // unscored: no measures
+  signature[2].measures = {{Measure::kCka, nan, nan},
+                           {Measure::kSparsityBefore, 0.25, 0.0},
+                           {Measure::kSparsityAfter, 0.75, 0.0}};
+  ASSERT_TRUE(queue_->Complete((*claimed)->attempt.lease_id, signature).ok());
+  auto stored = store_->Get(id);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_THAT(MeasureSelectionNames(stored->job.spec.measures), ElementsAre("cka", "sparsity"));
+  ASSERT_EQ(stored->entries.size(), 3u);
+  for (size_t i : {0, 2}) {
+    const std::vector<MeasureValue>& measures = stored->entries[i].measures;
+    ASSERT_EQ(measures.size(), 3u) << i;
+    for (size_t m = 0; m < 3; ++m) {
+      const MeasureValue& expected = signature[i].measures[m];
+      EXPECT_EQ(measures[m].measure, expected.measure);
+      EXPECT_EQ(std::isnan(measures[m].mean), std::isnan(expected.mean));
+      if (!std::isnan(expected.mean)) EXPECT_EQ(measures[m].mean, expected.mean);
+      EXPECT_EQ(std::isnan(measures[m].std), std::isnan(expected.std));
+    }
+  }
+  EXPECT_TRUE(stored->entries[1].measures.empty());
+
+  const std::string plain = Succeeded("plain", "resnet18", {0.5, 0.6});
+  auto without = store_->Get(plain);
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->job.spec.measures.any());
+  for (const SignatureEntry& entry : without->entries) EXPECT_TRUE(entry.measures.empty());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM entry_measures WHERE job_id = ?", -1,
+                               &count, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(count, 1, plain.c_str(), -1, SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(count, 0), 0);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace affsig::store

@@ -294,7 +294,8 @@ struct EngineBatches {
   Signature combined;
 };
 
-EngineBatches RunEngineOnBatches(const std::string& model_path, const DataSpec& data) {
+EngineBatches RunEngineOnBatches(const std::string& model_path, const DataSpec& data,
+                                 const MeasureSelection& measures = {}) {
   EngineBatches result;
   auto dataset = datasets::OpenSampleDataset(data, {});
   EXPECT_TRUE(dataset.ok()) << dataset.status();
@@ -310,7 +311,7 @@ EngineBatches RunEngineOnBatches(const std::string& model_path, const DataSpec& 
     EXPECT_TRUE(batch.ok()) << batch.status();
     if (!batch.ok() || !batch->has_value()) break;
     EXPECT_EQ((*batch)->size(0), data.batching.batch_size);
-    auto signature = (*model)->Compute(**batch, {ActivationMode::kModules});
+    auto signature = (*model)->Compute(**batch, {ActivationMode::kModules, {}, measures});
     EXPECT_TRUE(signature.ok()) << signature.status();
     if (!signature.ok()) break;
     result.per_batch.push_back(*std::move(signature));
@@ -339,6 +340,13 @@ void ExpectCombinedBatches(const Signature& got, const EngineBatches& expected) 
       } else {
         EXPECT_TRUE(std::isnan(got[i].batch_scores[b]));  // GLU: dim_mismatch in every batch
       }
+    }
+    ASSERT_EQ(got[i].measures.size(), want.measures.size());
+    for (size_t m = 0; m < want.measures.size(); ++m) {
+      SCOPED_TRACE(MeasureName(want.measures[m].measure));
+      EXPECT_EQ(got[i].measures[m].measure, want.measures[m].measure);
+      EXPECT_NEAR(got[i].measures[m].mean, want.measures[m].mean, 1e-12);
+      EXPECT_NEAR(got[i].measures[m].std, want.measures[m].std, 1e-12);
     }
   }
 }
@@ -376,6 +384,26 @@ TEST_F(JobRunnerTest, ABatchedJobGivesEachEntrysMeanAndSpreadOverItsBatches) {
   EXPECT_EQ(progress.back().batch, 3);
   EXPECT_EQ(progress.back().done, progress.back().total);
   EXPECT_EQ(progress.back().activation, expected.combined.back().module);
+}
+
+// The job's measures reach the engine, and each entry gets their mean and spread over the batches.
+TEST_F(JobRunnerTest, ABatchedJobWithMeasuresGivesTheirMeanAndSpreadOverItsBatches) {
+  const std::string model_path = testing::CommittedFixtureDir() + "/mlp_mixed.pt";
+  JobSpec spec =
+      SourceJob(UploadFile(model_path), "random:24,count=100,seed=3", "batch_size=32,batches=3");
+  spec.measures = MeasureSelection::All();
+  auto signature = Run(spec);
+  ASSERT_TRUE(signature.ok()) << signature.status();
+  const EngineBatches expected = RunEngineOnBatches(model_path, spec.data, spec.measures);
+  ASSERT_EQ(expected.per_batch.size(), 3u);
+  ExpectCombinedBatches(*signature, expected);
+  for (const SignatureEntry& entry : *signature) {
+    EXPECT_EQ(entry.measures.size(),
+              entry.status == EntryStatus::kOk ? static_cast<size_t>(kMeasureCount) : 0u)
+        << entry.module;
+  }
+  ASSERT_FALSE(signature->empty());
+  EXPECT_GT(signature->front().measures.front().std, 0.0);  // three batches: some spread
 }
 
 TEST_F(JobRunnerTest, AShuffledBatchedJobTakesItsBatchesInTheSeededOrder) {

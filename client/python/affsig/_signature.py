@@ -59,11 +59,12 @@ class Summary:
 _SUMMARY_COLUMNS = tuple(field.name for field in dataclasses.fields(Summary))
 
 
-def _extra_fields() -> list[str]:
+def _extra_fields(entries: list[pb.SignatureEntry]) -> list[str]:
     """Fields the API adds to SignatureEntry beyond the CLI's columns (the companion measures of
-    jobs that ask for them): columns after the CLI's."""
+    jobs that ask for them), those some entry has, as the CLI's JSON: columns after the CLI's."""
     return [field.name for field in pb.SignatureEntry.DESCRIPTOR.fields
-            if field.name not in _COLUMNS]
+            if field.name not in _COLUMNS
+            and (not field.has_presence or any(entry.HasField(field.name) for entry in entries))]
 
 
 def _value(entry: pb.SignatureEntry, column: str) -> Any:
@@ -112,14 +113,17 @@ class Signature:
         (population), ``min`` and ``max`` float64, NaN where the entry has no score (``status``
         other than ``"ok"``: ``reason`` says why); ``batch_scores`` a list per row, one score per
         batch, NaN where the entry was not scored in that batch. Measures the job asked for follow
-        as further columns.
+        as further columns, each and its ``_std`` (``cka``, ``cka_std``, ...; float64, NaN where
+        an entry has none), as in the CLI's JSON.
         """
         import pandas
 
-        columns = list(_COLUMNS) + _extra_fields()
+        extra = _extra_fields(self.entries)
+        columns = list(_COLUMNS) + extra
         frame = pandas.DataFrame([[_value(entry, column) for column in columns]
                                   for entry in self.entries], columns=columns)
-        return frame.astype(_DTYPES)
+        # The measures are float64, NaN where an entry has none (not scored) or it is undefined.
+        return frame.astype({**_DTYPES, **dict.fromkeys(extra, "float64")})
 
     def plot(self, ax: Axes | None = None, *, label: str | None = None,
              **line_options: Any) -> Axes:
