@@ -30,7 +30,8 @@ const std::vector<Choice>& Choices() {
   static const auto* choices = new std::vector<Choice>{
       {"shrinkage", &MeasureSelection::shrinkage, {Measure::kShrinkageScore}},
       {"cka", &MeasureSelection::cka, {Measure::kCka}},
-      {"sparsity", &MeasureSelection::sparsity,
+      {"sparsity",
+       &MeasureSelection::sparsity,
        {Measure::kSparsityBefore, Measure::kSparsityAfter}},
       {"entropy", &MeasureSelection::entropy, {Measure::kEntropyBefore, Measure::kEntropyAfter}},
       {"norm", &MeasureSelection::norm, {Measure::kNorm}},
@@ -69,9 +70,8 @@ absl::StatusOr<MeasureSelection> ParseMeasureSelection(const std::vector<std::st
       }
     }
     if (!known) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown measure '", name,
-                       "': use shrinkage, cka, sparsity, entropy, norm, r2 or all"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown measure '", name, "': use shrinkage, cka, sparsity, entropy, norm, r2 or all"));
     }
   }
   return selection;

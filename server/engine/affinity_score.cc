@@ -148,8 +148,7 @@ absl::StatusOr<AffinityScore> ScoreInBasis(const at::Tensor& a, const at::Tensor
   const at::Tensor cov_y = Covariance(b, form_y);
 
   AffinityScore result;
-  result.trace_cy =
-      cov_y.trace().item<double>() + form_y.ridge * static_cast<double>(full_dim - k);
+  result.trace_cy = cov_y.trace().item<double>() + form_y.ridge * static_cast<double>(full_dim - k);
   result.degenerate = !(result.trace_cy > 2 * kCovarianceRidge * static_cast<double>(full_dim));
 
   if (result.degenerate) {
@@ -194,8 +193,8 @@ absl::StatusOr<AffinityScore> CentreAndScore(const at::Tensor& x, const at::Tens
   // Q: with Z = [xc; yc] (2N x d) and Z^T = Q R, the rows of R^T are the samples in that basis.
   const at::Tensor r = std::get<1>(at::linalg_qr(at::cat({xc, yc}, 0).transpose(0, 1), "r"));
   const at::Tensor coordinates = r.transpose(0, 1);
-  auto result = ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d,
-                             form_x, form_y);
+  auto result =
+      ScoreInBasis(coordinates.slice(0, 0, n), coordinates.slice(0, n, 2 * n), d, form_x, form_y);
   if (result.ok()) result->subspace_path = true;
   return result;
 }

@@ -127,8 +127,8 @@ TEST_F(AffinityScoreTest, SubspacePathEqualsFullPathWhenFeaturesOutnumberSamples
   for (CovarianceEstimator covariance :
        {CovarianceEstimator::kSample, CovarianceEstimator::kLedoitWolf}) {
     for (auto [n, d] : {std::pair<int64_t, int64_t>{40, 200}, {64, 96}, {100, 30}, {2, 50}}) {
-      SCOPED_TRACE(::testing::Message() << "n=" << n << " d=" << d << " covariance "
-                                        << static_cast<int>(covariance));
+      SCOPED_TRACE(::testing::Message()
+                   << "n=" << n << " d=" << d << " covariance " << static_cast<int>(covariance));
       const at::Tensor x = at::randn({n, d}, Options()) * 2.0 - 0.5;
       const at::Tensor y = at::relu(x);
       auto full = ComputeAffinityScore(x, y, {AffineMapPath::kFull, covariance});

@@ -249,8 +249,8 @@ TEST_F(CompanionMeasuresTest, NearZeroValuesAreCountedAsFloat64ComparesThem) {
   const float above = static_cast<float>(1e-3);
   ASSERT_GT(static_cast<double>(above), 1e-3);
   const float below = std::nextafter(above, 0.0f);
-  const at::Tensor values = at::tensor({0.0f, -below, below, above, -above, 1.0f,
-                                        std::numeric_limits<float>::quiet_NaN()});
+  const at::Tensor values = at::tensor(
+      {0.0f, -below, below, above, -above, 1.0f, std::numeric_limits<float>::quiet_NaN()});
   EXPECT_EQ(CountNearZero(values).near_zero, 3);
   EXPECT_EQ(CountNearZero(values).total, 7);
   // The same through tensor operations (a strided view) and in float64.
@@ -268,11 +268,11 @@ TEST_F(CompanionMeasuresTest, MatchTheReferenceOnARealModelsActivations) {
   };
   const std::string shared = testing::SharedGoldenDir();
   const std::string committed = testing::CommittedFixtureDir();
-  for (const Case& c : {Case{shared + "/visible_net.pt", shared + "/visible_net.input.npy",
-                             ActivationMode::kModules},
-                        Case{committed + "/cnn_reused_relu_traced.pt",
-                             committed + "/cnn_reused_relu_traced.input.npy",
-                             ActivationMode::kAll}}) {
+  for (const Case& c :
+       {Case{shared + "/visible_net.pt", shared + "/visible_net.input.npy",
+             ActivationMode::kModules},
+        Case{committed + "/cnn_reused_relu_traced.pt",
+             committed + "/cnn_reused_relu_traced.input.npy", ActivationMode::kAll}}) {
     SCOPED_TRACE(c.model);
     auto batch = ReadNpyTensor(c.input);
     ASSERT_TRUE(batch.ok());
