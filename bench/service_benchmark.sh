@@ -21,26 +21,16 @@ input=$PWD/tests/fixtures/golden/mlp_mixed.input.npy
 resnet=$PWD/build/fixtures/resnet18.pt
 [[ -f "$resnet" ]] || { echo "no $resnet: run ctest -R generate_fixtures in build/" >&2; exit 2; }
 tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 source scripts/server_lib.sh
+trap 'stop_affsig_server; rm -rf "$tmp"' EXIT
 
-# Starts SERVER with FLAGS in a fresh folder; sets server_pid and address.
+# Starts SERVER with FLAGS in a fresh folder; sets address.
 start() {
   local binary=$1 dir
   shift
   dir=$(mktemp -d "$tmp/run.XXXX")
   start_affsig_server "$binary" "$dir" --data-root="$tmp/images" "$@"
-  server_pid=$affsig_server_pid
-  address=$affsig_address
-}
-stop() {
-  kill -TERM "$server_pid" && wait "$server_pid" || true
-  server_pid=
+    address=$affsig_address
 }
 
 # Tiny jobs: JOBS submissions, CLIENTS at a time, each a new client process. Prints jobs/s.
@@ -76,11 +66,11 @@ for run in baseline:1 build:1 build:2; do
   start "$binary" --devices="$devices" --threads=0
   rate[$run]=$(tiny_jobs_per_second)
   [[ $run == *:1 ]] && seconds[$run]=$(acceptance_seconds)
-  stop
+  stop_affsig_server
 done
 start "$baseline" --devices=cpu,cpu --threads=0
 rate[baseline:2]=$(tiny_jobs_per_second)
-stop
+stop_affsig_server
 
 printf 'machine: %s, %s cores; %s tiny jobs, %s clients at a time\n' "$(uname -n)" "$(nproc)" \
   "$jobs" "$clients"

@@ -14,18 +14,12 @@ archs=("$@")
 ((${#archs[@]})) || archs=(resnet18 mobilenet_v3_small)
 client=$PWD/build/client/affsig
 tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 source scripts/server_lib.sh
+trap 'stop_affsig_server; rm -rf "$tmp"' EXIT
 
 /usr/bin/python3 bench/make_image_folder.py --count 512 --size 500x375 --out "$tmp/images" \
   >/dev/null
 start_affsig_server build/server/affsig-server "$tmp" --data-root="$tmp/images" --threads=0
-server_pid=$affsig_server_pid
 echo "| model | authors' pipeline (s) | affsig, submit to result (s) | speed-up |"
 echo "|---|---|---|---|"
 for arch in "${archs[@]}"; do

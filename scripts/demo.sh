@@ -7,15 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 source scripts/server_lib.sh
+trap 'stop_affsig_server; rm -rf "$tmp"' EXIT
 start_affsig_server build/server/affsig-server "$tmp"
-server_pid=$affsig_server_pid
 address=$affsig_address
 fixtures=tests/fixtures/golden
 build/client/affsig submit --server="$address" --model="$fixtures/cnn_reused_relu_scripted.pt" \
