@@ -74,10 +74,13 @@ absl::StatusOr<SlurmCount> SlurmWorkers::Count() {
 }
 
 absl::Status SlurmWorkers::Submit() {
+  std::string exported = "ALL,AFFSIG_SERVER=" + options_.server_address;
+  for (const std::string& variable : options_.environment) {
+    absl::StrAppend(&exported, ",", variable);
+  }
   ASSIGN_OR_RETURN(CommandResult result,
                    RunCommand({"sbatch", "--parsable", "--job-name=" + options_.job_name,
-                               "--export=ALL,AFFSIG_SERVER=" + options_.server_address,
-                               options_.sbatch_script},
+                               "--export=" + exported, options_.sbatch_script},
                               {}, kCommandTimeout));
   if (result.exit_code != 0) return CommandFailed("sbatch", result);
   LogLine(absl::StrCat("slurm: submitted worker job ", absl::StripAsciiWhitespace(result.out)));

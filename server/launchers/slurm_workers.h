@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -22,6 +23,7 @@ struct SlurmWorkersOptions {
   std::string sbatch_script;
   int max_workers = 4;
   std::string server_address;  // how the workers reach this server: AFFSIG_SERVER in their job
+  std::vector<std::string> environment;  // more NAME=VALUE for their job (AFFSIG_TLS_CA, ...)
   std::string job_name = "affsig-worker";
   absl::Duration poll = absl::Seconds(2);
 };
