@@ -10,8 +10,9 @@
 //   affsig info | health
 // Every command takes --server (default $AFFSIG_SERVER, else 127.0.0.1:50051) and
 // --format=table|json|csv. Progress goes to stderr, results to stdout.
-// Exit codes: 0 success; 1 the job failed, was cancelled or was not found; 2 usage error or a
-// request the server refused; 3 server unreachable.
+// Exit codes: 0 success; 1 the job failed, was cancelled or was not found; 2 usage error, a
+// request the server refused, or a TLS handshake that failed (no retry mends it); 3 server
+// unreachable.
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,14 +35,28 @@
 #include "client/progress_display.h"
 #include "client/signature_client.h"
 #include "common/analysis_options.h"
+#include "common/auth_token.h"
 #include "common/command_line.h"
 #include "common/sha256.h"
 #include "common/signature_format.h"
 #include "common/status_macros.h"
+#include "proto/channel_credentials.h"
 #include "proto/proto_types.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
 ABSL_FLAG(std::string, format, "table", "table, json or csv");
+ABSL_FLAG(std::string, token, "",
+          "the token for a server with --auth-tokens (default $AFFSIG_TOKEN, else the first line "
+          "of ~/.config/affsig/token, which must be mode 0600)");
+ABSL_FLAG(bool, mine, false, "list: only the jobs I submitted");
+ABSL_FLAG(std::string, owner, "", "list: only the jobs this user submitted");
+ABSL_FLAG(bool, tls, false, "speak TLS, verifying the server with the system's roots");
+ABSL_FLAG(std::string, tls_ca, "",
+          "speak TLS, verifying the server with this PEM file's authority (default "
+          "$AFFSIG_TLS_CA)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "a client certificate to present, PEM, with --tls-key (default $AFFSIG_TLS_CERT)");
+ABSL_FLAG(std::string, tls_key, "", "the key of --tls-cert, PEM (default $AFFSIG_TLS_KEY)");
 ABSL_FLAG(int64_t, connect_timeout, 20,
           "seconds to wait for the server to be reachable (it may be busy or restarting)");
 ABSL_FLAG(std::string, request_id, "",
@@ -118,7 +133,7 @@ constexpr char kHelp[] =
     "          cifar10:/path | cifar100:/path | mnist:/path (paths on the server)\n"
     "  status JOB | watch JOB | result JOB [--wait] | cancel JOB | delete JOB\n"
     "  list [--state=STATE] [--label=k=v|k ...] [--name=NAME] [--model=SHA256|FILE] [--limit=N]\n"
-    "       [--stats]\n"
+    "       [--mine | --owner=USER] [--stats]\n"
     "  compare JOB... | --label=k=v ... [--distance=dtw|euclidean|correlation] [--resample=L]\n"
     "          [--value=score|cka|r2|...]\n"
     "  cluster JOB... | --label=k=v ... [--distance=...] [--linkage=average|complete|single|ward]\n"
@@ -128,9 +143,11 @@ constexpr char kHelp[] =
     "  models upload FILE... | models list [--limit=N]\n"
     "  info | health\n"
     "Flags everywhere: --server=HOST:PORT (default $AFFSIG_SERVER, else 127.0.0.1:50051),\n"
+    "--token=TOKEN (default $AFFSIG_TOKEN, else ~/.config/affsig/token, mode 0600),\n"
+    "--tls-ca=PEM (default $AFFSIG_TLS_CA) or --tls (the system's roots) for a TLS server,\n"
     "--format=table|json|csv, --connect-timeout=SECONDS (default 20). Exit codes: 0 ok;\n"
-    "1 job failed, cancelled or not found; 2 usage error or request refused; 3 server\n"
-    "unreachable.";
+    "1 job failed, cancelled or not found; 2 usage error, request refused or TLS handshake\n"
+    "failed; 3 server unreachable.";
 
 enum ExitCode { kOk = 0, kJobNotSucceeded = 1, kUsage = 2, kUnreachable = 3 };
 
@@ -333,6 +350,14 @@ int List(SignatureClient& client, const Invocation& call) {
   }
   request.set_name(absl::GetFlag(FLAGS_name));
   request.mutable_labels()->Add(call.labels.begin(), call.labels.end());
+  request.set_owner(absl::GetFlag(FLAGS_owner));
+  if (absl::GetFlag(FLAGS_mine)) {
+    if (!request.owner().empty()) return Usage("--mine and --owner exclude each other");
+    // Who I am is the server's to say: it knows the user my token names.
+    auto info = client.GetServerInfo();
+    if (!info.ok()) return Report(info.status());
+    request.set_owner(info->caller().user());
+  }
   const int limit = absl::GetFlag(FLAGS_limit);
   if (limit < 0) return Usage("--limit must not be negative");
   std::vector<v1::Job> jobs;
@@ -473,6 +498,9 @@ int OnJob(SignatureClient& client, const std::string& command, const Invocation&
 }
 
 int Run(int argc, char** argv) {
+  // gRPC logs a failed TLS handshake itself, on stderr, before the one line the client says
+  // about it: gRPC's own lines only when $GRPC_VERBOSITY asks for them.
+  setenv("GRPC_VERBOSITY", "NONE", /*overwrite=*/0);
   Invocation call;
   DashesToUnderscoresInFlagNames(argc, argv);
   call.labels = TakeRepeatedFlag(argc, argv, "label");
@@ -492,7 +520,18 @@ int Run(int argc, char** argv) {
     server = env != nullptr && *env != '\0' ? env : "127.0.0.1:50051";
   }
   if (absl::GetFlag(FLAGS_connect_timeout) <= 0) return Usage("--connect-timeout must be positive");
-  SignatureClient client(server, {absl::Seconds(absl::GetFlag(FLAGS_connect_timeout))});
+  ClientOptions options;
+  options.connect_timeout = absl::Seconds(absl::GetFlag(FLAGS_connect_timeout));
+  absl::StatusOr<std::string> token = FindAuthToken(absl::GetFlag(FLAGS_token));
+  if (!token.ok()) return Usage(std::string(token.status().message()));
+  options.token = *std::move(token);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = GrpcChannelCredentials(
+      ChannelSecurityFromFlags(absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
+                               absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key)),
+      server);
+  if (!credentials.ok()) return Usage(std::string(credentials.status().message()));
+  options.credentials = *std::move(credentials);
+  SignatureClient client(server, options);
 
   if (command == "submit") {
     if (!call.args.empty()) return Usage("submit takes no positional arguments");

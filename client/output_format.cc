@@ -146,6 +146,7 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
   std::vector<std::pair<std::string, std::string>> fields = {
       {"job_id", JsonQuote(job.job_id())},
       {"state", JsonQuote(StateName(job.state()))},
+      {"owner", JsonQuote(job.owner())},
       {"name", JsonQuote(job.name())},
       {"model_sha256", JsonQuote(job.model_sha256())},
       {"input_sha256", JsonQuote(job.input_sha256())},
@@ -185,8 +186,8 @@ std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& jo
 
 TextTable JobsTable(const std::vector<v1::Job>& jobs, bool statistics) {
   TextTable table;
-  table.header = {"job_id", "state", "progress", "created", "name", "labels"};
-  table.right_aligned = {false, false, true, false, false, false};
+  table.header = {"job_id", "state", "progress", "created", "owner", "name", "labels"};
+  table.right_aligned = {false, false, true, false, false, false, false};
   if (statistics) {
     table.header.insert(table.header.end(), kSummaryColumns.begin(), kSummaryColumns.end());
     table.right_aligned.resize(table.header.size(), true);
@@ -194,7 +195,8 @@ TextTable JobsTable(const std::vector<v1::Job>& jobs, bool statistics) {
   for (const v1::Job& job : jobs) {
     std::vector<std::string> row = {job.job_id(),  StateName(job.state()),
                                     ProgressText(job), TimeText(job.created_at_ms()),
-                                    job.name(),    LabelsText(job)};
+                                    job.owner(),   job.name(),
+                                    LabelsText(job)};
     if (statistics) {
       std::vector<std::string> cells = SummaryCells(job, "%.4f");
       row.insert(row.end(), cells.begin(), cells.end());
@@ -206,16 +208,16 @@ TextTable JobsTable(const std::vector<v1::Job>& jobs, bool statistics) {
 
 TextTable JobsCsv(const std::vector<v1::Job>& jobs, bool statistics) {
   TextTable table;
-  table.header = {"job_id",         "state",    "name",     "model_sha256",
-                  "activations",    "priority", "attempts", "created_at_ms",
-                  "finished_at_ms", "labels",   "error"};
+  table.header = {"job_id",        "state",          "owner",  "name",
+                  "model_sha256",  "activations",    "priority", "attempts",
+                  "created_at_ms", "finished_at_ms", "labels", "error"};
   if (statistics) {
     table.header.push_back("scored");
     table.header.insert(table.header.end(), kSummaryColumns.begin(), kSummaryColumns.end());
   }
   for (const v1::Job& job : jobs) {
     std::vector<std::string> row = {
-        job.job_id(), StateName(job.state()), job.name(), job.model_sha256(),
+        job.job_id(), StateName(job.state()), job.owner(), job.name(), job.model_sha256(),
         job.activations() == v1::ALL ? "all" : "modules", absl::StrCat(job.priority()),
         absl::StrCat(job.attempts()), absl::StrCat(job.created_at_ms()),
         absl::StrCat(job.finished_at_ms()), LabelsText(job), job.error()};
@@ -245,6 +247,7 @@ std::string FormatJob(const v1::Job& job, OutputFormat format) {
   TextTable table;
   table.header = {"job_id", job.job_id()};
   table.rows = {{"state", StateName(job.state())},
+                {"owner", job.owner()},
                 {"name", job.name()},
                 {"model", job.model_sha256()},
                 {"data", DataText(job)},
@@ -356,12 +359,15 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
                        {"running_jobs", absl::StrCat(info.running_jobs())},
                        {"max_upload_bytes", absl::StrCat(info.max_upload_bytes())},
                        {"started_at_ms", absl::StrCat(info.started_at_ms())},
-                       {"data_roots", DataRootsJson(info)}}) +
+                       {"data_roots", DataRootsJson(info)},
+                       {"caller", JsonObject({{"user", JsonQuote(info.caller().user())},
+                                              {"role", JsonQuote(info.caller().role())}})}}) +
            "\n";
   }
   TextTable table;
   table.header = {"version", info.version()};
-  table.rows = {{"started", TimeText(info.started_at_ms())},
+  table.rows = {{"you are", absl::StrCat(info.caller().user(), " (", info.caller().role(), ")")},
+                {"started", TimeText(info.started_at_ms())},
                 {"queued jobs", absl::StrCat(info.queued_jobs())},
                 {"running jobs", absl::StrCat(info.running_jobs())},
                 {"max upload", absl::StrCat(info.max_upload_bytes() >> 20, " MiB")}};

@@ -59,11 +59,14 @@ constexpr char kServiceConfig[] = R"json({
 
 // A call's own time once connected; the largest signatures take seconds.
 constexpr absl::Duration kCallTime = absl::Minutes(5);
+// How long the call that asks why a channel does not connect may take.
+constexpr absl::Duration kProbeTime = absl::Seconds(2);
 
-std::shared_ptr<grpc::Channel> CreateChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> NewChannel(
+    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   grpc::ChannelArguments arguments = ServerChannelArguments();
   arguments.SetServiceConfigJSON(kServiceConfig);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+  return grpc::CreateCustomChannel(address, credentials, arguments);
 }
 
 std::string RandomRequestId() {
@@ -77,20 +80,62 @@ std::string RandomRequestId() {
 SignatureClient::SignatureClient(const std::string& address, ClientOptions options)
     : address_(address),
       options_(options),
-      channel_(CreateChannel(address)),
+      channel_(NewChannel(address, options_.credentials)),
       stub_(v1::SignatureService::NewStub(channel_)),
       health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
 absl::Status SignatureClient::Connect() {
-  if (channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY) return absl::OkStatus();
-  if (channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + options_.connect_timeout))) {
-    return absl::OkStatus();
+  const absl::Time deadline = absl::Now() + options_.connect_timeout;
+  bool asked_why = false;
+  for (grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+       state != GRPC_CHANNEL_READY; state = channel_->GetState(/*try_to_connect=*/true)) {
+    // A server that is down or restarting is waited for; one whose certificate does not verify
+    // would not verify on a retry either, and is said at once. Asked once: a restart takes time.
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && !asked_why) {
+      asked_why = true;
+      RETURN_IF_ERROR(HandshakeFailure());
+    }
+    if (!channel_->WaitForStateChange(state, absl::ToChronoTime(deadline))) {
+      return absl::UnavailableError(absl::StrCat("cannot reach ", address_, " within ",
+                                                 absl::FormatDuration(options_.connect_timeout)));
+    }
   }
-  return absl::UnavailableError(absl::StrCat("cannot reach ", address_, " within ",
-                                             absl::FormatDuration(options_.connect_timeout)));
+  return absl::OkStatus();
+}
+
+absl::Status SignatureClient::HandshakeFailure() const {
+  // Only a failed call tells why it failed, and on this channel the retry policy would retry
+  // the call for seconds: a channel of its own, without the policy, and a call that does not
+  // wait for the connection.
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kProbeTime));
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status =
+      grpc::health::v1::Health::NewStub(
+          grpc::CreateCustomChannel(address_, options_.credentials, ServerChannelArguments()))
+          ->Check(&context, grpc::health::v1::HealthCheckRequest(), &response);
+  if (status.ok()) return absl::OkStatus();
+  // gRPC's words, after "last error: UNKNOWN: ipv4:127.0.0.1:50051: ": "Ssl handshake failed:
+  // SSL_ERROR_SSL: ...:certificate verify failed" (or "...:wrong version number": no TLS there),
+  // or "Peer name 127.0.0.2 is not in peer certificate".
+  const std::string& message = status.error_message();
+  for (const char* words : {"Ssl handshake failed", "Peer name "}) {
+    const size_t at = message.find(words);
+    if (at == std::string::npos) continue;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot connect to ", address_, " over TLS: ", message.substr(at),
+        " (does it serve TLS, with a certificate for this address that --tls-ca or "
+        "$AFFSIG_TLS_CA, else the system's roots, verify?)"));
+  }
+  return absl::OkStatus();
+}
+
+void SignatureClient::Authorize(grpc::ClientContext& context) const {
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
 }
 
 void SignatureClient::Prepare(grpc::ClientContext& context) const {
+  Authorize(context);
   // A connection lost meanwhile is waited for rather than failing the call.
   context.set_wait_for_ready(true);
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.connect_timeout + kCallTime));
@@ -99,6 +144,7 @@ void SignatureClient::Prepare(grpc::ClientContext& context) const {
 void SignatureClient::PrepareUpload(grpc::ClientContext& context) const {
   // No deadline: a large upload over a slow link takes as long as it takes.
   context.set_wait_for_ready(true);
+  Authorize(context);
 }
 
 template <typename Stub, typename Request, typename Response>
@@ -218,6 +264,7 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
     // A watch lasts as long as its job, with no deadline; a connection lost meanwhile is waited
     // for.
     context.set_wait_for_ready(true);
+    Authorize(context);
     v1::WatchJobRequest request;
     request.set_job_id(job_id);
     auto reader = stub_->WatchJob(&context, request);

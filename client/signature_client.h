@@ -11,6 +11,8 @@
 #ifndef AFFSIG_CLIENT_SIGNATURE_CLIENT_H_
 #define AFFSIG_CLIENT_SIGNATURE_CLIENT_H_
 
+#include <grpcpp/security/credentials.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +35,11 @@ struct EnsuredBlob {
 struct ClientOptions {
   // How long a call waits for the server to be reachable before it fails UNAVAILABLE.
   absl::Duration connect_timeout = absl::Seconds(20);
+  // TLS or plaintext: proto/channel_credentials.h makes them from the flags.
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  // Sent with every call as `authorization: Bearer <token>` (common/auth_token.h finds it);
+  // "": none, for a server without --auth-tokens.
+  std::string token;
 };
 
 class SignatureClient {
@@ -82,8 +89,13 @@ class SignatureClient {
   absl::StatusOr<Response> Unary(Stub& stub, UnaryMethod<Stub, Request, Response> method,
                                  const Request& request);
   // Waits (up to the connect timeout) for the channel to connect; UNAVAILABLE, naming the
-  // server, when it does not.
+  // server, when it does not; FAILED_PRECONDITION at once when its TLS handshake fails.
   absl::Status Connect();
+  // When the channel fails to connect: FAILED_PRECONDITION when it is the TLS handshake that
+  // fails, which no retry mends; OK when it is anything else.
+  absl::Status HandshakeFailure() const;
+  // The token's metadata, when there is a token.
+  void Authorize(grpc::ClientContext& context) const;
   // A context for a call: waiting for the connection, with a deadline past the connect timeout.
   void Prepare(grpc::ClientContext& context) const;
   void PrepareUpload(grpc::ClientContext& context) const;

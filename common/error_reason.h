@@ -32,6 +32,13 @@ inline constexpr char kInvalidMeasures[] = "INVALID_MEASURES";       // an unkno
 inline constexpr char kInvalidTimeout[] = "INVALID_TIMEOUT";
 inline constexpr char kInvalidRequestId[] = "INVALID_REQUEST_ID";
 inline constexpr char kQueueFull[] = "QUEUE_FULL";  // backpressure: submit again later
+// A per-user quota (--max-queued-per-user, --max-upload-mb-per-user) would be exceeded.
+inline constexpr char kQuotaExceeded[] = "QUOTA_EXCEEDED";
+// Identities (--auth-tokens): the caller may not do this to a job that is another user's.
+inline constexpr char kNotOwner[] = "NOT_OWNER";
+// The caller's role may not make this call (a worker submitting, a user leasing, a user
+// submitting above priority 0).
+inline constexpr char kRoleNotAllowed[] = "ROLE_NOT_ALLOWED";
 inline constexpr char kServerStopping[] = "SERVER_STOPPING";
 // Analyses (compare, cluster, correlate): a job named has no signature (not SUCCEEDED) ...
 inline constexpr char kNoSignature[] = "NO_SIGNATURE";

@@ -102,9 +102,14 @@ struct SignatureSummary {
   double lowest_score_depth = 0.0;
 };
 
+// The owner of jobs and uploads made before identities existed, or on a server without
+// --auth-tokens.
+inline constexpr char kUnknownOwner[] = "unknown";
+
 struct Job {
   std::string id;
   JobSpec spec;
+  std::string owner;  // the user who submitted it ("unknown" before identities existed)
   JobState state = JobState::kQueued;
   int64_t attempts = 0;
   std::string error;  // one line, when FAILED (or CANCELLED while running)

@@ -27,6 +27,7 @@ struct JobFilter {
   std::optional<JobState> state;
   std::string model_sha256;
   std::string name;
+  std::string owner;  // the user who submitted the jobs
   std::vector<LabelFilter> labels;
   int64_t created_after_ms = 0;   // inclusive
   int64_t created_before_ms = 0;  // exclusive

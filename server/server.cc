@@ -15,7 +15,9 @@
 #include "common/host_name.h"
 #include "common/log_line.h"
 #include "common/status_macros.h"
+#include "server/api/authentication.h"
 #include "server/api/signature_service.h"
+#include "server/auth/token_registry.h"
 #include "server/api/worker_service.h"
 #include "server/core/server_core.h"
 #include "server/http/http_server.h"
@@ -77,8 +79,21 @@ absl::Status Server::BuildAndStart(const Options& options) {
       return absl::InvalidArgumentError(absl::StrCat("--data-root=", root, " is not a folder"));
     }
   }
+  if (options_.max_queued_per_user < 0 || options_.max_upload_bytes_per_user < 0) {
+    return absl::InvalidArgumentError("per-user quotas must not be negative (0: no limit)");
+  }
   if (options_.lease <= absl::ZeroDuration() || options_.max_attempts < 1) {
     return absl::InvalidArgumentError("--lease-seconds and --max-attempts must be positive");
+  }
+  // The ports' security, checked before anything is opened.
+  ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> credentials,
+                   GrpcServerCredentials(options_.transport));
+  RETURN_IF_ERROR(CheckListenAddress(options_.transport, "--listen", options_.listen));
+  if (!options_.http_listen.empty()) {
+    RETURN_IF_ERROR(CheckListenAddress(options_.transport, "--http-listen", options_.http_listen));
+  }
+  if (!options_.slurm_tls_ca.empty() && !options_.transport.tls()) {
+    return absl::InvalidArgumentError("--slurm-tls-ca needs TLS: give --tls-cert and --tls-key");
   }
   if (options_.worker_binary.empty()) {
     options_.worker_binary = ThisProgramsFolder() + "/affsig-worker";
@@ -95,6 +110,8 @@ absl::Status Server::BuildAndStart(const Options& options) {
   core_options.data_dir = options_.data_dir;
   core_options.max_upload_bytes = options_.max_upload_bytes;
   core_options.max_queued_jobs = options_.max_queued_jobs;
+  core_options.max_queued_per_user = options_.max_queued_per_user;
+  core_options.max_upload_bytes_per_user = options_.max_upload_bytes_per_user;
   core_options.data_roots = options_.data_roots;
   core_options.version = options_.version;
   core_options.default_timeout = options_.job_timeout;
@@ -107,13 +124,29 @@ absl::Status Server::BuildAndStart(const Options& options) {
   const std::vector<std::string> names = launchers::LocalWorkers::Names(devices_);
   for (size_t i = 0; i < names.size(); ++i) core_->leases().AddLocalWorker(names[i], devices_[i]);
 
-  signature_service_ = std::make_unique<api::SignatureServiceImpl>(*core_);
-  worker_service_ = std::make_unique<api::WorkerServiceImpl>(*core_);
+  // The local workers' token: made now, known to this process and its children only.
+  std::string local_worker_token;
+  if (!options_.auth_tokens.empty()) {
+    ASSIGN_OR_RETURN(tokens_, auth::TokenRegistry::Open(options_.auth_tokens));
+    local_worker_token = auth::NewToken();
+    tokens_->AddBuiltIn(core::Caller{"local-workers", core::Role::kWorker, {}},
+                        local_worker_token);
+  }
+  authentication_ = std::make_unique<api::Authentication>(tokens_.get());
+  signature_service_ = std::make_unique<api::SignatureServiceImpl>(*core_, *authentication_);
+  worker_service_ = std::make_unique<api::WorkerServiceImpl>(*core_, *authentication_);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options_.listen, credentials, &port);
+  std::string workers_socket;
+  int workers_socket_bound = 0;
+  if (!devices_.empty()) {
+    workers_socket = launchers::LocalWorkers::SocketAddress();
+    builder.AddListeningPort(workers_socket, grpc::InsecureServerCredentials(),
+                             &workers_socket_bound);
+  }
   // A whole signature arrives in one CompleteJob; uploads come in 1 MiB chunks.
   builder.SetMaxReceiveMessageSize(256 << 20);
   // Connections. An idle client is pinged every minute and dropped when it does not answer
@@ -130,16 +163,25 @@ absl::Status Server::BuildAndStart(const Options& options) {
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 10 * 60 * 1000);
   builder.RegisterService(signature_service_.get());
   builder.RegisterService(worker_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(authentication_->InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
   }
+  if (!workers_socket.empty() && workers_socket_bound == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", workers_socket));
+  }
   const std::string host = HostOf(options_.listen);
   address_ = absl::StrCat(host, ":", port);
   if (!options_.http_listen.empty()) {
+    grpc::ChannelArguments api_channel;
+    api_channel.SetMaxReceiveMessageSize(-1);  // a whole signature, however large
     http_server_ = std::make_unique<http::HttpServer>(
-        *core_, *signature_service_,
-        http::HttpOptions{options_.http_listen, options_.http_cors_origin, options_.version});
+        *core_, grpc_server_->InProcessChannel(api_channel), *authentication_,
+        http::HttpOptions{options_.http_listen, options_.http_cors_origin, options_.version,
+                          options_.transport.tls_cert, options_.transport.tls_key});
     RETURN_IF_ERROR(http_server_->Start());
     http_address_ = http_server_->address();
   }
@@ -149,7 +191,7 @@ absl::Status Server::BuildAndStart(const Options& options) {
   if (!devices_.empty()) {
     launchers::LocalWorkersOptions local;
     local.worker_binary = options_.worker_binary;
-    local.server_address = absl::StrCat(IsWildcard(host) ? "127.0.0.1" : host, ":", port);
+    local.server_address = workers_socket;
     local.devices = devices_;
     local.threads = options_.threads > 0
                         ? options_.threads
@@ -159,6 +201,7 @@ absl::Status Server::BuildAndStart(const Options& options) {
     local.server_data_dir = options_.data_dir;
     local.cache_dir = (std::filesystem::path(options_.data_dir) / "worker-caches").string();
     local.stop_grace = options_.shutdown_grace;
+    local.token = local_worker_token;
     local_workers_ = std::make_unique<launchers::LocalWorkers>(
         local, [this](const std::string& worker, const std::string& reason) {
           core_->leases().WorkerLost(worker, reason);
@@ -173,6 +216,13 @@ absl::Status Server::BuildAndStart(const Options& options) {
         !options_.slurm_server_address.empty()
             ? options_.slurm_server_address
             : absl::StrCat(IsWildcard(host) ? HostName() : host, ":", port);
+    // Workers on Slurm nodes speak TLS to a TLS server, verifying it with the CA (a path on the
+    // nodes) or the system's roots. A client certificate of theirs comes from the script's
+    // AFFSIG_WORKER_ARGS or the server's environment (--export=ALL).
+    if (options_.transport.tls()) slurm.environment.push_back("AFFSIG_TLS=1");
+    if (!options_.slurm_tls_ca.empty()) {
+      slurm.environment.push_back("AFFSIG_TLS_CA=" + options_.slurm_tls_ca);
+    }
     slurm_workers_ = std::make_unique<launchers::SlurmWorkers>(
         slurm, [this]() -> absl::StatusOr<int64_t> {
           ASSIGN_OR_RETURN(core::ServerStatus status, core_->GetStatus());
@@ -198,6 +248,17 @@ void Server::WaitForTermination() {
   absl::MutexLock lock(&mutex_);
   auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopped_; };
   mutex_.Await(absl::Condition(&stopped));
+}
+
+void Server::ReloadTokens() {
+  if (tokens_ == nullptr) {
+    LogLine("SIGHUP: no --auth-tokens to read again");
+    return;
+  }
+  absl::StatusOr<std::string> reloaded = tokens_->Reload();
+  LogLine(reloaded.ok() ? *reloaded
+                        : absl::StrCat("tokens file not read again, the users stay as they were: ",
+                                       reloaded.status().message()));
 }
 
 void Server::Shutdown() {

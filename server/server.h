@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/transport_security.h"
 
 namespace grpc {
 class Server;
@@ -22,9 +23,13 @@ class Server;
 
 namespace affsig {
 namespace api {
+class Authentication;
 class SignatureServiceImpl;
 class WorkerServiceImpl;
 }  // namespace api
+namespace auth {
+class TokenRegistry;
+}
 namespace core {
 class ServerCore;
 }
@@ -40,11 +45,19 @@ class Server {
  public:
   struct Options {
     std::string listen = "127.0.0.1:50051";  // port 0 picks one
+    // TLS on the gRPC and HTTP ports; plaintext only on loopback or with `insecure`.
+    TransportSecurity transport;
     std::string db_path = "affsig.db";
     std::string data_dir = "affsig-data";
     std::vector<std::string> data_roots;
     int64_t max_upload_bytes = int64_t{2048} << 20;
     int64_t max_queued_jobs = 100000;  // beyond, submissions get RESOURCE_EXHAUSTED
+
+    // Identities: the tokens file (server/auth/tokens_file.h); "": none, every caller is the
+    // one local user. Per-user quotas (0: none), which a user's line may override.
+    std::string auth_tokens;
+    int64_t max_queued_per_user = 0;
+    int64_t max_upload_bytes_per_user = 0;
     std::string version;
 
     // Local workers: one child process per device ("auto": every CUDA device, else the CPU;
@@ -64,6 +77,9 @@ class Server {
     std::string slurm_submit;
     int slurm_max_workers = 4;
     std::string slurm_server_address;  // as Slurm nodes reach this server; "" derives it
+    // With TLS: the CA file (a path on the nodes) Slurm workers verify this server with; "":
+    // the system's roots.
+    std::string slurm_tls_ca;
 
     // The HTTP port (server/http/): JSON API, /metrics, health, dashboard. "": none.
     std::string http_listen;       // HOST:PORT; port 0 picks one
@@ -81,6 +97,9 @@ class Server {
   int local_workers() const { return static_cast<int>(devices_.size()); }
   // Blocks until Shutdown has stopped everything.
   void WaitForTermination();
+  // Reads the tokens file again (SIGHUP) and logs who was added and removed; a file that does
+  // not parse leaves the users as they were.
+  void ReloadTokens();
   // Stops accepting jobs and leases, ends watches, lets local workers finish or return their
   // jobs within the shutdown grace, then stops gRPC and closes the database. Thread-safe; once.
   void Shutdown();
@@ -93,6 +112,8 @@ class Server {
   std::vector<std::string> devices_;
   std::string address_;
   std::string http_address_;
+  std::unique_ptr<auth::TokenRegistry> tokens_;
+  std::unique_ptr<api::Authentication> authentication_;
   std::unique_ptr<core::ServerCore> core_;
   std::unique_ptr<api::SignatureServiceImpl> signature_service_;
   std::unique_ptr<api::WorkerServiceImpl> worker_service_;

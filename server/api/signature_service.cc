@@ -64,6 +64,7 @@ void SummaryToProto(const SignatureSummary& summary, v1::SignatureSummary* proto
 v1::Job JobToProto(const Job& job, const std::optional<core::RunningJob>& running) {
   v1::Job proto;
   proto.set_job_id(job.id);
+  proto.set_owner(job.owner);
   proto.set_state(StateToProto(job.state));
   proto.set_name(job.spec.name);
   proto.set_model_sha256(job.spec.model_sha256);
@@ -166,10 +167,14 @@ void ComparisonToProto(const core::Comparison& comparison, v1::SignatureComparis
 // Reactions may run concurrently (a read ending as the client leaves): the call is finished once.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
  public:
-  UploadReactor(grpc::CallbackServerContext* context, core::ServerCore& core, BlobKind kind,
-                v1::Blob* response)
+  UploadReactor(grpc::CallbackServerContext* context, core::ServerCore& core,
+                const absl::StatusOr<core::Caller>& caller, BlobKind kind, v1::Blob* response)
       : context_(context), core_(core), kind_(kind), response_(response) {
-    auto upload = core_.BeginUpload();
+    if (!caller.ok()) {
+      FinishOnce(ToGrpcStatus(caller.status()));
+      return;
+    }
+    auto upload = core_.BeginUpload(*caller);
     if (!upload.ok()) {
       FinishOnce(ToGrpcStatus(upload.status()));
       return;
@@ -232,8 +237,10 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadChunk> {
 // thread; one write in flight at a time, the latest view kept for after it.
 class WatchReactor final : public grpc::ServerWriteReactor<v1::Job>, public core::JobWatcher {
  public:
-  WatchReactor(core::JobWatchers& watchers, const std::string& job_id) : watchers_(watchers) {
-    auto id = watchers_.Add(job_id, this);
+  WatchReactor(core::JobWatchers& watchers, const std::string& job_id, const absl::Status& allowed)
+      : watchers_(watchers) {
+    absl::StatusOr<uint64_t> id =
+        allowed.ok() ? watchers_.Add(job_id, this) : absl::StatusOr<uint64_t>(allowed);
     if (!id.ok()) {
       absl::MutexLock lock(&mutex_);
       FinishLocked(ToGrpcStatus(id.status()));
@@ -314,26 +321,30 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::Job>, public core
 
 grpc::ServerReadReactor<v1::UploadChunk>* SignatureServiceImpl::UploadModel(
     grpc::CallbackServerContext* context, v1::Blob* response) {
-  return new UploadReactor(context, core_, BlobKind::kModel, response);
+  return new UploadReactor(context, core_, UserOf(context), BlobKind::kModel, response);
 }
 
 grpc::ServerReadReactor<v1::UploadChunk>* SignatureServiceImpl::UploadInput(
     grpc::CallbackServerContext* context, v1::Blob* response) {
-  return new UploadReactor(context, core_, BlobKind::kInput, response);
+  return new UploadReactor(context, core_, UserOf(context), BlobKind::kInput, response);
 }
 
-grpc::Status SignatureServiceImpl::FindMissingBlobs(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::FindMissingBlobs(grpc::ServerContext* context,
                                                     const v1::FindMissingBlobsRequest* request,
                                                     v1::FindMissingBlobsResponse* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto missing = core_.FindMissingBlobs({request->sha256().begin(), request->sha256().end()});
   if (!missing.ok()) return ToGrpcStatus(missing.status());
   response->mutable_missing_sha256()->Add(missing->begin(), missing->end());
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::ListModels(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::ListModels(grpc::ServerContext* context,
                                               const v1::ListModelsRequest* request,
                                               v1::ListModelsResponse* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto models = core_.ListModels({request->page_size(), request->page_token()});
   if (!models.ok()) return ToGrpcStatus(models.status());
   for (const BlobInfo& model : models->items) BlobToProto(model, response->add_models());
@@ -341,9 +352,11 @@ grpc::Status SignatureServiceImpl::ListModels(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext* context,
                                              const v1::SubmitJobRequest* request,
                                              v1::Job* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto data = DataSpecFromProto(request->input_sha256(), request->data_source(),
                                 request->data_options());
   if (!data.ok()) return ToGrpcStatus(data.status());
@@ -360,29 +373,34 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext*,
   spec.labels.insert(request->labels().begin(), request->labels().end());
   spec.timeout = absl::Seconds(request->timeout_seconds());
   spec.request_id = request->request_id();
-  auto job = core_.SubmitJob(std::move(spec));
+  auto job = core_.SubmitJob(*caller, std::move(spec));
   if (!job.ok()) return ToGrpcStatus(job.status());
   *response = JobToProto(*job);
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::GetJob(grpc::ServerContext*, const v1::GetJobRequest* request,
+grpc::Status SignatureServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
                                           v1::Job* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto job = core_.GetJob(request->job_id());
   if (!job.ok()) return ToGrpcStatus(job.status());
   *response = JobToProto(*job);
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::ListJobs(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::ListJobs(grpc::ServerContext* context,
                                             const v1::ListJobsRequest* request,
                                             v1::ListJobsResponse* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   JobFilter filter;
   if (request->state() != v1::JOB_STATE_UNSPECIFIED) {
     filter.state = StateFromProto(request->state());
   }
   filter.model_sha256 = request->model_sha256();
   filter.name = request->name();
+  filter.owner = request->owner();
   if (absl::Status labels = AddLabelFilters(request->labels(), filter); !labels.ok()) {
     return ToGrpcStatus(labels);
   }
@@ -393,41 +411,50 @@ grpc::Status SignatureServiceImpl::ListJobs(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::CancelJob(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::CancelJob(grpc::ServerContext* context,
                                              const v1::CancelJobRequest* request,
                                              v1::Job* response) {
-  auto job = core_.CancelJob(request->job_id());
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  auto job = core_.CancelJob(*caller, request->job_id());
   if (!job.ok()) return ToGrpcStatus(job.status());
   *response = JobToProto(*job);
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::DeleteJob(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::DeleteJob(grpc::ServerContext* context,
                                              const v1::DeleteJobRequest* request,
                                              google::protobuf::Empty*) {
-  return ToGrpcStatus(core_.DeleteJob(request->job_id()));
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(core_.DeleteJob(*caller, request->job_id()));
 }
 
 grpc::ServerWriteReactor<v1::Job>* SignatureServiceImpl::WatchJob(
-    grpc::CallbackServerContext*, const v1::WatchJobRequest* request) {
-  return new WatchReactor(core_.watchers(), request->job_id());
+    grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
+  return new WatchReactor(core_.watchers(), request->job_id(), UserOf(context).status());
 }
 
-grpc::Status SignatureServiceImpl::GetSignature(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::GetSignature(grpc::ServerContext* context,
                                                 const v1::GetSignatureRequest* request,
                                                 v1::Signature* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto signature = core_.GetSignature(request->job_id());
   if (!signature.ok()) return ToGrpcStatus(signature.status());
   SignatureToProto(*signature, response);
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::ListSignatures(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::ListSignatures(grpc::ServerContext* context,
                                                   const v1::ListSignaturesRequest* request,
                                                   v1::ListSignaturesResponse* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   JobFilter filter;
   filter.model_sha256 = request->model_sha256();
   filter.name = request->name();
+  filter.owner = request->owner();
   filter.created_after_ms = request->created_after_ms();
   filter.created_before_ms = request->created_before_ms();
   if (absl::Status labels = AddLabelFilters(request->labels(), filter); !labels.ok()) {
@@ -443,9 +470,11 @@ grpc::Status SignatureServiceImpl::ListSignatures(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::GetServerInfo(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::GetServerInfo(grpc::ServerContext* context,
                                                  const v1::GetServerInfoRequest*,
                                                  v1::ServerInfo* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto status = core_.GetStatus();
   if (!status.ok()) return ToGrpcStatus(status.status());
   response->set_version(status->version);
@@ -468,12 +497,16 @@ grpc::Status SignatureServiceImpl::GetServerInfo(grpc::ServerContext*,
   response->set_max_upload_bytes(status->max_upload_bytes);
   response->set_started_at_ms(status->started_at_ms);
   response->mutable_data_roots()->Add(status->data_roots.begin(), status->data_roots.end());
+  response->mutable_caller()->set_user(caller->user);
+  response->mutable_caller()->set_role(std::string(core::RoleName(caller->role)));
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::CompareSignatures(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::CompareSignatures(grpc::ServerContext* context,
                                                      const v1::CompareSignaturesRequest* request,
                                                      v1::SignatureComparison* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto comparison_request = ComparisonFromProto(*request);
   if (!comparison_request.ok()) return ToGrpcStatus(comparison_request.status());
   auto comparison = core_.analyses().Compare(*comparison_request);
@@ -482,9 +515,11 @@ grpc::Status SignatureServiceImpl::CompareSignatures(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::ClusterSignatures(grpc::ServerContext*,
+grpc::Status SignatureServiceImpl::ClusterSignatures(grpc::ServerContext* context,
                                                      const v1::ClusterSignaturesRequest* request,
                                                      v1::SignatureClustering* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   core::ClusteringRequest clustering_request;
   auto comparison_request = ComparisonFromProto(request->comparison());
   if (!comparison_request.ok()) return ToGrpcStatus(comparison_request.status());
@@ -508,8 +543,10 @@ grpc::Status SignatureServiceImpl::ClusterSignatures(grpc::ServerContext*,
 }
 
 grpc::Status SignatureServiceImpl::CorrelateSignatures(
-    grpc::ServerContext*, const v1::CorrelateSignaturesRequest* request,
+    grpc::ServerContext* context, const v1::CorrelateSignaturesRequest* request,
     v1::SignatureCorrelation* response) {
+  auto caller = UserOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   core::CorrelationRequest correlation_request;
   correlation_request.label = request->label();
   correlation_request.statistic = SignatureStatisticFromProto(request->statistic());

@@ -1,11 +1,12 @@
 // The gRPC adapter of affsig.v1.SignatureService: translates requests into calls of the core and
 // its results back, converting absl::Status into grpc::Status here and only here. The streaming
 // calls (uploads, watches) are on gRPC's callback API and hold no thread while they wait; the
-// unary ones are synchronous.
+// unary ones are synchronous. Every call starts with its caller (authentication.h).
 #ifndef AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 #define AFFSIG_SERVER_API_SIGNATURE_SERVICE_H_
 
 #include "affsig/v1/signature_service.grpc.pb.h"
+#include "server/api/authentication.h"
 #include "server/core/server_core.h"
 
 namespace affsig::api {
@@ -16,7 +17,8 @@ using SignatureServiceBase = v1::SignatureService::WithCallbackMethod_UploadMode
 
 class SignatureServiceImpl final : public SignatureServiceBase {
  public:
-  explicit SignatureServiceImpl(core::ServerCore& core) : core_(core) {}
+  SignatureServiceImpl(core::ServerCore& core, const Authentication& authentication)
+      : core_(core), authentication_(authentication) {}
 
   grpc::ServerReadReactor<v1::UploadChunk>* UploadModel(grpc::CallbackServerContext* context,
                                                         v1::Blob* response) override;
@@ -57,7 +59,13 @@ class SignatureServiceImpl final : public SignatureServiceBase {
                                    v1::SignatureCorrelation* response) override;
 
  private:
+  // The caller of a call to this service: a user or an admin.
+  absl::StatusOr<core::Caller> UserOf(const grpc::ServerContextBase* context) const {
+    return authentication_.Authorize(context, Authentication::Service::kSignatures);
+  }
+
   core::ServerCore& core_;
+  const Authentication& authentication_;
 };
 
 }  // namespace affsig::api

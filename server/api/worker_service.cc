@@ -36,6 +36,7 @@ void LeaseToProto(const core::Lease& lease, v1::Lease* proto) {
 grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
                                          const v1::LeaseJobRequest* request,
                                          v1::LeaseJobResponse* response) {
+  if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return ToGrpcStatus(allowed);
   if (request->worker().empty() || request->device().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "a worker names itself and its device");
@@ -60,9 +61,10 @@ grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext* context,
                                           const v1::HeartbeatRequest* request,
                                           v1::HeartbeatResponse* response) {
+  if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return ToGrpcStatus(allowed);
   std::optional<core::JobProgress> progress;
   if (request->has_progress()) {
     const v1::JobProgress& reported = request->progress();
@@ -77,7 +79,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*,
 }
 
 grpc::ServerWriteReactor<v1::BlobChunk>* WorkerServiceImpl::FetchBlob(
-    grpc::CallbackServerContext*, const v1::FetchBlobRequest* request) {
+    grpc::CallbackServerContext* context, const v1::FetchBlobRequest* request) {
   // The blob's bytes in chunks, one write in flight, read from its file as the writes go.
   class Reactor final : public grpc::ServerWriteReactor<v1::BlobChunk> {
    public:
@@ -120,12 +122,14 @@ grpc::ServerWriteReactor<v1::BlobChunk>* WorkerServiceImpl::FetchBlob(
     v1::BlobChunk chunk_;
     bool first_ = true;
   };
+  if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return new Reactor(allowed);
   return new Reactor(core_.ReadBlob(request->sha256()));
 }
 
-grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext*,
+grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
                                             const v1::CompleteJobRequest* request,
                                             v1::CompleteJobResponse*) {
+  if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return ToGrpcStatus(allowed);
   Signature signature;
   signature.reserve(static_cast<size_t>(request->entries_size()));
   for (const v1::SignatureEntry& entry : request->entries()) {
@@ -134,8 +138,9 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext*,
   return ToGrpcStatus(core_.leases().Complete(request->lease_id(), signature, request->note()));
 }
 
-grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext*, const v1::FailJobRequest* request,
+grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context, const v1::FailJobRequest* request,
                                         v1::FailJobResponse*) {
+  if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return ToGrpcStatus(allowed);
   AttemptOutcome outcome;
   switch (request->outcome()) {
     case v1::ATTEMPT_FAILED:

@@ -1,11 +1,12 @@
 // The gRPC adapter of affsig.v1.WorkerService: the protocol of affsig-worker processes, local or
 // remote, translated into calls of the core's JobLeases; absl::Status becomes grpc::Status here.
 // FetchBlob streams on gRPC's callback API; the rest is synchronous (LeaseJob's long poll holds a
-// thread, one per waiting worker).
+// thread, one per waiting worker). Only workers may call (authentication.h).
 #ifndef AFFSIG_SERVER_API_WORKER_SERVICE_H_
 #define AFFSIG_SERVER_API_WORKER_SERVICE_H_
 
 #include "affsig/v1/worker_service.grpc.pb.h"
+#include "server/api/authentication.h"
 #include "server/core/server_core.h"
 
 namespace affsig::api {
@@ -13,7 +14,8 @@ namespace affsig::api {
 class WorkerServiceImpl final
     : public v1::WorkerService::WithCallbackMethod_FetchBlob<v1::WorkerService::Service> {
  public:
-  explicit WorkerServiceImpl(core::ServerCore& core) : core_(core) {}
+  WorkerServiceImpl(core::ServerCore& core, const Authentication& authentication)
+      : core_(core), authentication_(authentication) {}
 
   grpc::Status LeaseJob(grpc::ServerContext* context, const v1::LeaseJobRequest* request,
                         v1::LeaseJobResponse* response) override;
@@ -27,7 +29,13 @@ class WorkerServiceImpl final
                        v1::FailJobResponse* response) override;
 
  private:
+  // The caller of a call to this service: a worker.
+  absl::Status CheckWorker(const grpc::ServerContextBase* context) const {
+    return authentication_.Authorize(context, Authentication::Service::kWorkers).status();
+  }
+
   core::ServerCore& core_;
+  const Authentication& authentication_;
 };
 
 }  // namespace affsig::api

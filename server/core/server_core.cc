@@ -25,13 +25,34 @@ absl::Status CheckDigest(absl::string_view what, absl::string_view sha256) {
                     reason::kInvalidDigest);
 }
 
+// One audit line: who did what. Mutations and refusals are logged this way, never a token.
+void Audit(const Caller& caller, absl::string_view what) {
+  LogLine(absl::StrCat("audit: ", caller.user, " (", RoleName(caller.role), ") ", what));
+}
+
+std::string Mib(int64_t bytes) { return absl::StrCat(bytes >> 20, " MiB"); }
+
 }  // namespace
 
-PendingUpload::PendingUpload(std::unique_ptr<store::BlobUpload> upload)
-    : upload_(std::move(upload)) {}
+PendingUpload::PendingUpload(std::unique_ptr<store::BlobUpload> upload, std::string owner,
+                             int64_t quota_bytes, int64_t owned_bytes)
+    : upload_(std::move(upload)),
+      owner_(std::move(owner)),
+      quota_bytes_(quota_bytes),
+      owned_bytes_(owned_bytes) {}
 PendingUpload::~PendingUpload() = default;
 
-absl::Status PendingUpload::Append(absl::string_view bytes) { return upload_->Append(bytes); }
+absl::Status PendingUpload::Append(absl::string_view bytes) {
+  received_ += static_cast<int64_t>(bytes.size());
+  if (quota_bytes_ > 0 && owned_bytes_ + received_ > quota_bytes_) {
+    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                          "quota max-upload-mb-per-user: ", owner_, "'s uploads take ",
+                          Mib(owned_bytes_), ", this one would pass the limit of ",
+                          Mib(quota_bytes_), "; ask an admin to raise it")),
+                      reason::kQuotaExceeded);
+  }
+  return upload_->Append(bytes);
+}
 
 absl::StatusOr<std::unique_ptr<ServerCore>> ServerCore::Open(const ServerOptions& options) {
   ASSIGN_OR_RETURN(auto queue, store::JobQueue::Open(options.db_path));
@@ -95,9 +116,16 @@ JobView ServerCore::View(Job job) const {
   return view;
 }
 
-absl::StatusOr<std::unique_ptr<PendingUpload>> ServerCore::BeginUpload() {
+absl::StatusOr<std::unique_ptr<PendingUpload>> ServerCore::BeginUpload(const Caller& caller) {
+  const int64_t quota =
+      caller.quotas.max_upload_bytes.value_or(options_.max_upload_bytes_per_user);
+  int64_t owned = 0;
+  if (quota > 0) {
+    ASSIGN_OR_RETURN(owned, catalog_->BytesOwnedBy(caller.user));
+  }
   ASSIGN_OR_RETURN(auto upload, blobs_->BeginUpload());
-  return std::unique_ptr<PendingUpload>(new PendingUpload(std::move(upload)));
+  return std::unique_ptr<PendingUpload>(
+      new PendingUpload(std::move(upload), caller.user, quota, owned));
 }
 
 absl::StatusOr<UploadedBlob> ServerCore::FinishUpload(PendingUpload& upload,
@@ -106,8 +134,12 @@ absl::StatusOr<UploadedBlob> ServerCore::FinishUpload(PendingUpload& upload,
   ASSIGN_OR_RETURN(store::StoredBlob stored, upload.upload_->Finish(announced_sha256));
   // Only the file's own name: a client's directories are none of the server's business.
   const std::string file_name = std::filesystem::path(std::string(name)).filename().string();
-  RETURN_IF_ERROR(catalog_->Record(stored.sha256, kind, stored.size, file_name));
+  RETURN_IF_ERROR(catalog_->Record(stored.sha256, kind, stored.size, file_name, upload.owner_));
   monitor_.counters().Uploaded(kind, stored.size);
+  LogLine(absl::StrCat("audit: ", upload.owner_, " uploaded ",
+                       kind == BlobKind::kModel ? "model " : "input ", stored.sha256.substr(0, 12),
+                       " (", stored.size, " bytes", stored.already_stored ? ", already stored" : "",
+                       ")"));
   ASSIGN_OR_RETURN(BlobInfo blob, catalog_->Get(stored.sha256, kind));
   return UploadedBlob{std::move(blob), stored.already_stored};
 }
@@ -180,19 +212,40 @@ absl::Status ServerCore::CheckSpec(JobSpec& spec) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<JobView> ServerCore::SubmitJob(JobSpec spec) {
+absl::StatusOr<JobView> ServerCore::SubmitJob(const Caller& caller, JobSpec spec) {
   if (monitor_.closed()) return ServerStoppingError();
+  if (spec.priority > 0 && !MayRaisePriority(caller)) {
+    Audit(caller, absl::StrCat("refused: submit at priority ", spec.priority));
+    return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                          "priority ", spec.priority,
+                          " needs the admin role; above 0 a job would pass everyone's")),
+                      reason::kRoleNotAllowed);
+  }
   RETURN_IF_ERROR(CheckSpec(spec));
   // Bytes first uploaded as an input can serve as a model: the catalog lists them as one too.
   if (!catalog_->Get(spec.model_sha256, BlobKind::kModel).ok()) {
     ASSIGN_OR_RETURN(std::string path, blobs_->PathOf(spec.model_sha256));
     const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
-    RETURN_IF_ERROR(catalog_->Record(spec.model_sha256, BlobKind::kModel, size, ""));
+    RETURN_IF_ERROR(
+        catalog_->Record(spec.model_sha256, BlobKind::kModel, size, "", caller.user));
   }
+  store::SubmitOptions submit;
+  submit.owner = caller.user;
+  submit.max_queued = options_.max_queued_jobs;
+  submit.max_queued_for_owner =
+      caller.quotas.max_queued_jobs.value_or(options_.max_queued_per_user);
   bool created = false;
-  ASSIGN_OR_RETURN(Job job, queue_->Submit(spec, options_.max_queued_jobs, &created));
+  absl::StatusOr<Job> submitted = queue_->Submit(spec, submit, &created);
+  if (!submitted.ok()) {
+    if (ErrorReason(submitted.status()) == reason::kQuotaExceeded) {
+      Audit(caller, absl::StrCat("refused: submit: ", submitted.status().message()));
+    }
+    return submitted.status();
+  }
+  Job job = *std::move(submitted);
   if (!created) return View(std::move(job));  // a retried submission: the job it made
-  LogLine(absl::StrCat("job ", job.id, " QUEUED model=", job.spec.model_sha256.substr(0, 12),
+  LogLine(absl::StrCat("job ", job.id, " QUEUED by ", caller.user,
+                       " model=", job.spec.model_sha256.substr(0, 12),
                        " priority=", job.spec.priority,
                        job.spec.name.empty() ? "" : absl::StrCat(" name=", job.spec.name)));
   monitor_.JobChanged(job.id);
@@ -214,22 +267,35 @@ absl::StatusOr<Page<JobView>> ServerCore::ListJobs(const JobFilter& filter,
   return views;
 }
 
-absl::StatusOr<JobView> ServerCore::CancelJob(absl::string_view id) {
+absl::StatusOr<Job> ServerCore::JobToManage(const Caller& caller, absl::string_view id,
+                                             absl::string_view action) {
+  ASSIGN_OR_RETURN(Job job, queue_->Get(id));
+  if (MayManage(caller, job.owner)) return job;
+  Audit(caller, absl::StrCat("refused: ", action, " job ", id, " of ", job.owner));
+  return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                        "job ", id, " is ", job.owner, "'s: only its owner or an admin may ",
+                        action, " it")),
+                    reason::kNotOwner);
+}
+
+absl::StatusOr<JobView> ServerCore::CancelJob(const Caller& caller, absl::string_view id) {
+  RETURN_IF_ERROR(JobToManage(caller, id, "cancel").status());
   ASSIGN_OR_RETURN(Job job, queue_->Cancel(id));
   if (job.state == JobState::kRunning) {
     leases_.CancelRequested(id);
-    LogLine(absl::StrCat("job ", id, " cancel requested: its worker stops at its next "
-                         "activation, or is stopped"));
+    LogLine(absl::StrCat("job ", id, " cancel requested by ", caller.user,
+                         ": its worker stops at its next activation, or is stopped"));
   } else {
-    LogLine(absl::StrCat("job ", id, " CANCELLED while queued"));
+    LogLine(absl::StrCat("job ", id, " CANCELLED while queued, by ", caller.user));
   }
   monitor_.JobChanged(id);
   return View(std::move(job));
 }
 
-absl::Status ServerCore::DeleteJob(absl::string_view id) {
+absl::Status ServerCore::DeleteJob(const Caller& caller, absl::string_view id) {
+  RETURN_IF_ERROR(JobToManage(caller, id, "delete").status());
   RETURN_IF_ERROR(queue_->Delete(id));
-  LogLine(absl::StrCat("job ", id, " deleted"));
+  LogLine(absl::StrCat("job ", id, " deleted by ", caller.user));
   monitor_.JobChanged(id);
   return absl::OkStatus();
 }

@@ -20,6 +20,7 @@
 #include "common/blob_info.h"
 #include "common/job.h"
 #include "common/listing.h"
+#include "server/core/caller.h"
 #include "server/core/job_leases.h"
 #include "server/core/job_monitor.h"
 #include "server/core/job_view.h"
@@ -47,6 +48,9 @@ struct ServerOptions {
   absl::Duration watch_poll = absl::Seconds(1);
   // The most QUEUED jobs; beyond, submissions are refused (RESOURCE_EXHAUSTED).
   int64_t max_queued_jobs = 100000;
+  // Per-user quotas, which a user's line in the tokens file may override; 0: none.
+  int64_t max_queued_per_user = 0;        // the user's jobs QUEUED at once
+  int64_t max_upload_bytes_per_user = 0;  // the bytes of the blobs the user uploaded first
   LeaseOptions leases;
 };
 
@@ -54,13 +58,19 @@ struct ServerOptions {
 class PendingUpload {
  public:
   ~PendingUpload();
-  // RESOURCE_EXHAUSTED once the bytes exceed the server's limit.
+  // RESOURCE_EXHAUSTED once the bytes exceed the server's limit (reason UPLOAD_TOO_LARGE) or
+  // the uploader's quota (QUOTA_EXCEEDED): the bytes are then not stored.
   absl::Status Append(absl::string_view bytes);
 
  private:
   friend class ServerCore;
-  explicit PendingUpload(std::unique_ptr<store::BlobUpload> upload);
+  PendingUpload(std::unique_ptr<store::BlobUpload> upload, std::string owner,
+                int64_t quota_bytes, int64_t owned_bytes);
   std::unique_ptr<store::BlobUpload> upload_;
+  const std::string owner_;
+  const int64_t quota_bytes_;  // 0: none
+  const int64_t owned_bytes_;  // what the owner's uploads took when this one began
+  int64_t received_ = 0;
 };
 
 struct UploadedBlob {
@@ -103,7 +113,9 @@ class ServerCore {
   // From now on submissions are refused and every watch ends: the server is stopping.
   void Close();
 
-  absl::StatusOr<std::unique_ptr<PendingUpload>> BeginUpload();
+  // Every call that changes something names its caller: what they own and may do, and the
+  // audit line it logs.
+  absl::StatusOr<std::unique_ptr<PendingUpload>> BeginUpload(const Caller& caller);
   // Stores the upload (checked against `announced_sha256` when given) and catalogs it.
   absl::StatusOr<UploadedBlob> FinishUpload(PendingUpload& upload,
                                             absl::string_view announced_sha256, BlobKind kind,
@@ -114,13 +126,15 @@ class ServerCore {
   absl::StatusOr<BlobContent> ReadBlob(absl::string_view sha256);
   absl::StatusOr<Page<BlobInfo>> ListModels(const PageRequest& page);
 
-  // Checks the spec (digests, uploads present, labels, data options, timeout), applies the
-  // defaults so that the stored job says exactly what is done, and queues it.
-  absl::StatusOr<JobView> SubmitJob(JobSpec spec);
+  // Checks the spec (digests, uploads present, labels, data options, timeout, a priority above
+  // 0 only for admins), applies the defaults so that the stored job says exactly what is done,
+  // and queues it as the caller's, within their quota.
+  absl::StatusOr<JobView> SubmitJob(const Caller& caller, JobSpec spec);
   absl::StatusOr<JobView> GetJob(absl::string_view id);
   absl::StatusOr<Page<JobView>> ListJobs(const JobFilter& filter, const PageRequest& page);
-  absl::StatusOr<JobView> CancelJob(absl::string_view id);
-  absl::Status DeleteJob(absl::string_view id);
+  // Only the job's owner or an admin: PERMISSION_DENIED (reason NOT_OWNER) otherwise.
+  absl::StatusOr<JobView> CancelJob(const Caller& caller, absl::string_view id);
+  absl::Status DeleteJob(const Caller& caller, absl::string_view id);
 
   absl::StatusOr<StoredSignature> GetSignature(absl::string_view id);
   absl::StatusOr<Page<StoredSignature>> ListSignatures(const JobFilter& filter,
@@ -135,6 +149,9 @@ class ServerCore {
              std::unique_ptr<store::BlobStore> blobs, std::unique_ptr<store::BlobCatalog> catalog);
   JobView View(Job job) const;
   absl::Status CheckSpec(JobSpec& spec) const;
+  // The job, when `caller` may cancel or delete it (`action` names what, for the error).
+  absl::StatusOr<Job> JobToManage(const Caller& caller, absl::string_view id,
+                                  absl::string_view action);
 
   const ServerOptions options_;
   std::unique_ptr<store::JobQueue> queue_;

@@ -1,5 +1,6 @@
 #include "server/http/http_server.h"
 
+#include <grpcpp/channel.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -28,12 +29,18 @@ constexpr time_t kKeepAliveSeconds = 2;
 // Every request is a GET: a larger body is refused unread.
 constexpr size_t kMaxBodyBytes = 64 << 10;
 
+// A call of the API can be long (a clustering of many signatures), never endless.
+constexpr absl::Duration kCallDeadline = absl::Minutes(5);
+
+using Stub = v1::SignatureService::Stub;
 template <typename Request, typename Response>
-using Method = grpc::Status (api::SignatureServiceImpl::*)(grpc::ServerContext*, const Request*,
-                                                           Response*);
+using Method = grpc::Status (Stub::*)(grpc::ClientContext*, const Request&, Response*);
 
 void WriteError(const grpc::Status& status, httplib::Response& response) {
   response.status = HttpStatusOf(status.error_code());
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    response.set_header("WWW-Authenticate", "Bearer realm=\"affsig\"");
+  }
   response.set_content(ErrorJson(status), kJson);
 }
 
@@ -56,26 +63,30 @@ absl::Status ParseRequest(const httplib::Request& http, const char* path_field, 
   return SetField(path_field, http.matches[1].str(), request);
 }
 
-// Calls the gRPC adapter's `method` as gRPC would: its unary methods read nothing of the call's
-// context.
+// Calls `method` of the gRPC API on the server's in-process channel, with the HTTP request's
+// Authorization header as the call's metadata: the call meets the same authentication,
+// permissions and handlers as any gRPC client's.
 template <typename Request, typename Response>
-grpc::Status Call(api::SignatureServiceImpl& service, Method<Request, Response> method,
+grpc::Status Call(Stub& stub, Method<Request, Response> method, const httplib::Request& http,
                   const Request& request, Response& response) {
-  grpc::ServerContext context;
-  return (service.*method)(&context, &request, &response);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + kCallDeadline));
+  if (http.has_header("Authorization")) {
+    context.AddMetadata("authorization", http.get_header_value("Authorization"));
+  }
+  return (stub.*method)(&context, request, &response);
 }
 
 template <typename Request, typename Response>
-httplib::Server::Handler Transcoded(api::SignatureServiceImpl& service,
-                                    Method<Request, Response> method,
+httplib::Server::Handler Transcoded(Stub& stub, Method<Request, Response> method,
                                     const char* path_field = nullptr) {
-  return [&service, method, path_field](const httplib::Request& http, httplib::Response& out) {
+  return [&stub, method, path_field](const httplib::Request& http, httplib::Response& out) {
     Request request;
     if (absl::Status parsed = ParseRequest(http, path_field, request); !parsed.ok()) {
       return WriteError(parsed, out);
     }
     Response response;
-    const grpc::Status status = Call(service, method, request, response);
+    const grpc::Status status = Call(stub, method, http, request, response);
     if (!status.ok()) return WriteError(status, out);
     out.set_content(ToJson(response), kJson);
   };
@@ -137,37 +148,44 @@ void AnswerException(const httplib::Request&, httplib::Response& response,
   WriteError(absl::InternalError(message), response);
 }
 
+std::unique_ptr<httplib::Server> NewServer(const HttpOptions& options) {
+  if (options.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+}
+
 }  // namespace
 
-HttpServer::HttpServer(core::ServerCore& core, api::SignatureServiceImpl& service,
-                       HttpOptions options)
+HttpServer::HttpServer(core::ServerCore& core, std::shared_ptr<grpc::Channel> api_channel,
+                       const api::Authentication& authentication, HttpOptions options)
     : core_(core),
-      service_(service),
+      stub_(v1::SignatureService::NewStub(api_channel)),
+      authentication_(authentication),
       options_(std::move(options)),
-      server_(std::make_unique<httplib::Server>()) {}
+      server_(NewServer(options_)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::AddRoutes() {
-  using api::SignatureServiceImpl;
   httplib::Server& server = *server_;
-  server.Get("/v1/jobs", Transcoded(service_, &SignatureServiceImpl::ListJobs));
-  server.Get("/v1/jobs/([^/]+)", Transcoded(service_, &SignatureServiceImpl::GetJob, "job_id"));
+  server.Get("/v1/jobs", Transcoded(*stub_, &Stub::ListJobs));
+  server.Get("/v1/jobs/([^/]+)", Transcoded(*stub_, &Stub::GetJob, "job_id"));
   server.Get("/v1/jobs/([^/]+)/signature",
              [this](const httplib::Request& request, httplib::Response& response) {
                Signature(request, response);
              });
-  server.Get("/v1/signatures", Transcoded(service_, &SignatureServiceImpl::ListSignatures));
-  server.Get("/v1/signatures:compare",
-             Transcoded(service_, &SignatureServiceImpl::CompareSignatures));
-  server.Get("/v1/signatures:cluster",
-             Transcoded(service_, &SignatureServiceImpl::ClusterSignatures));
-  server.Get("/v1/signatures:correlate",
-             Transcoded(service_, &SignatureServiceImpl::CorrelateSignatures));
-  server.Get("/v1/models", Transcoded(service_, &SignatureServiceImpl::ListModels));
-  server.Get("/v1/info", Transcoded(service_, &SignatureServiceImpl::GetServerInfo));
+  server.Get("/v1/signatures", Transcoded(*stub_, &Stub::ListSignatures));
+  server.Get("/v1/signatures:compare", Transcoded(*stub_, &Stub::CompareSignatures));
+  server.Get("/v1/signatures:cluster", Transcoded(*stub_, &Stub::ClusterSignatures));
+  server.Get("/v1/signatures:correlate", Transcoded(*stub_, &Stub::CorrelateSignatures));
+  server.Get("/v1/models", Transcoded(*stub_, &Stub::ListModels));
+  server.Get("/v1/info", Transcoded(*stub_, &Stub::GetServerInfo));
 
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+  // Prometheus sends its bearer token (authorization: credentials_file in its scrape config).
+  server.Get("/metrics", [this](const httplib::Request& request, httplib::Response& response) {
+    if (auto caller = authentication_.Authenticate(request.get_header_value("Authorization"));
+        !caller.ok()) {
+      return WriteError(caller.status(), response);
+    }
     auto status = core_.GetStatus();
     if (!status.ok()) return WriteError(status.status(), response);
     response.set_content(PrometheusMetrics(*status), kPrometheusContentType);
@@ -207,7 +225,7 @@ void HttpServer::Signature(const httplib::Request& request, httplib::Response& r
     v1::GetJobRequest job_request;
     job_request.set_job_id(signature_request.job_id());
     v1::Job job;
-    if (Call(service_, &api::SignatureServiceImpl::GetJob, job_request, job).ok() &&
+    if (Call(*stub_, &Stub::GetJob, request, job_request, job).ok() &&
         job.finished_at_ms() != 0 &&
         request.get_header_value("If-None-Match") == SignatureEtag(job, options_.version)) {
       response.status = 304;
@@ -217,7 +235,7 @@ void HttpServer::Signature(const httplib::Request& request, httplib::Response& r
   }
   v1::Signature signature;
   const grpc::Status status =
-      Call(service_, &api::SignatureServiceImpl::GetSignature, signature_request, signature);
+      Call(*stub_, &Stub::GetSignature, request, signature_request, signature);
   if (!status.ok()) return WriteError(status, response);
   if (signature.job().finished_at_ms() != 0) {
     response.set_header("ETag", SignatureEtag(signature.job(), options_.version));
@@ -248,13 +266,18 @@ bool HttpServer::CrossOrigin(const httplib::Request& request, httplib::Response&
   if (request.method != "OPTIONS") return false;
   // A preflight: GETs, conditional ones too.
   response.set_header("Access-Control-Allow-Methods", "GET");
-  response.set_header("Access-Control-Allow-Headers", "If-None-Match");
+  response.set_header("Access-Control-Allow-Headers", "Authorization, If-None-Match");
   response.set_header("Access-Control-Max-Age", "600");
   response.status = 204;
   return true;
 }
 
 absl::Status HttpServer::Start() {
+  if (!server_->is_valid()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the HTTP port cannot serve HTTPS with --tls-cert=", options_.tls_cert,
+                     " and --tls-key=", options_.tls_key, " (does the key fit the certificate?)"));
+  }
   AddRoutes();
   server_->new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   server_->set_keep_alive_max_count(kKeepAliveRequests);

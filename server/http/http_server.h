@@ -1,16 +1,17 @@
 // affsig-server's HTTP port (--http-listen), for browsers, Grafana, notebooks and Prometheus:
 //   GET /v1/...        the read calls of the gRPC API, transcoded (json_transcoding.h): each
-//                      request becomes the call's request message and is answered by the gRPC
-//                      adapter itself (api::SignatureServiceImpl, with the conversions it already
-//                      has), its response in protobuf's JSON mapping. One code path, so HTTP and
-//                      gRPC clients cannot be told different things. Finished jobs' signatures
-//                      carry an ETag (If-None-Match: 304).
-//   GET /metrics       Prometheus (prometheus_metrics.h)
+//                      request becomes the call's request message, sent with the request's
+//                      Authorization header on the gRPC server's in-process channel, and is
+//                      answered by the gRPC API itself, its response in protobuf's JSON
+//                      mapping. One code path, so HTTP and gRPC clients cannot be told different
+//                      things nor pass different checks. Finished jobs' signatures carry an
+//                      ETag (If-None-Match: 304).
+//   GET /metrics       Prometheus (prometheus_metrics.h); with --auth-tokens, a bearer token
 //   GET /healthz       the process answers; /readyz: the database answers, a worker has asked
 //                      for work and the server is not stopping
 //   GET /              the dashboard (dashboard/, compiled in: no CDN, works offline)
 // Read-only: nothing here submits, cancels or deletes. Cross-origin reads only for the origin
-// --http-cors-origin names.
+// --http-cors-origin names. HTTPS when the server has --tls-cert and --tls-key.
 #ifndef AFFSIG_SERVER_HTTP_HTTP_SERVER_H_
 #define AFFSIG_SERVER_HTTP_HTTP_SERVER_H_
 
@@ -20,7 +21,8 @@
 #include <thread>
 
 #include "absl/status/status.h"
-#include "server/api/signature_service.h"
+#include "affsig/v1/signature_service.grpc.pb.h"
+#include "server/api/authentication.h"
 #include "server/core/server_core.h"
 
 namespace httplib {
@@ -35,11 +37,17 @@ struct HttpOptions {
   std::string listen;       // HOST:PORT; port 0 picks a free one
   std::string cors_origin;  // "": no cross-origin reads; else that origin (or "*")
   std::string version;      // part of signatures' ETags: a new server may write them otherwise
+  // HTTPS with the gRPC port's certificate and key (PEM files); "": plain HTTP. Clients are
+  // asked for no certificate: browsers have none, and nothing here changes anything.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class HttpServer {
  public:
-  HttpServer(core::ServerCore& core, api::SignatureServiceImpl& service, HttpOptions options);
+  // `api_channel`: the gRPC server's in-process channel, which the API's reads go through.
+  HttpServer(core::ServerCore& core, std::shared_ptr<grpc::Channel> api_channel,
+             const api::Authentication& authentication, HttpOptions options);
   ~HttpServer();
 
   // Binds (connections are accepted from now on) and serves on threads of its own.
@@ -59,7 +67,8 @@ class HttpServer {
   bool CrossOrigin(const httplib::Request& request, httplib::Response& response) const;
 
   core::ServerCore& core_;
-  api::SignatureServiceImpl& service_;
+  std::unique_ptr<v1::SignatureService::Stub> stub_;
+  const api::Authentication& authentication_;
   const HttpOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;

@@ -9,14 +9,31 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace affsig::launchers {
 
-absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv) {
+absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv,
+                                      const std::vector<std::string>& environment) {
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  // This process's environment, with `environment`'s NAME=VALUE entries in place of its own;
+  // built before the fork, which leaves the child only async-signal-safe calls.
+  std::vector<char*> env;
+  for (const std::string& entry : environment) env.push_back(const_cast<char*>(entry.c_str()));
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view name = absl::string_view(*entry).substr(0, std::strcspn(*entry, "="));
+    const bool replaced = std::any_of(environment.begin(), environment.end(),
+                                      [&name](const std::string& given) {
+                                        return absl::StartsWith(given, absl::StrCat(name, "="));
+                                      });
+    if (!replaced) env.push_back(*entry);
+  }
+  env.push_back(nullptr);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -37,7 +54,7 @@ absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv) {
     if (getppid() != parent) _exit(127);  // the server died before the line above
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
   close(fds[1]);

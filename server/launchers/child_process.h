@@ -20,8 +20,10 @@ struct Child {
 
 // Starts `argv` (argv[0] a path) in its own process group, its stdout and stderr into one pipe.
 // The child is killed when the server dies, however it dies (PR_SET_PDEATHSIG), so that no worker
-// outlives the server that leased its job.
-absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv);
+// outlives the server that leased its job. `environment` (NAME=VALUE entries) adds to, or
+// replaces in, the server's own environment.
+absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv,
+                                      const std::vector<std::string>& environment = {});
 
 // "exit status N" or "signal N", from waitpid's status.
 std::string DescribeExit(int wait_status);

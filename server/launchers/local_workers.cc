@@ -9,7 +9,9 @@
 #include <map>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/exit_status.h"
@@ -33,6 +35,12 @@ LocalWorkers::LocalWorkers(LocalWorkersOptions options, ExitCallback on_exit)
 }
 
 LocalWorkers::~LocalWorkers() { Stop(); }
+
+std::string LocalWorkers::SocketAddress() {
+  absl::BitGen random;
+  return absl::StrFormat("unix-abstract:affsig-server/%d/%016x", getpid(),
+                         absl::Uniform<uint64_t>(random));
+}
 
 std::vector<std::string> LocalWorkers::Names(const std::vector<std::string>& devices) {
   std::vector<std::string> names;
@@ -78,7 +86,10 @@ void LocalWorkers::Supervise(size_t index) {
       absl::MutexLock lock(&mutex_);
       if (stopping_) return;
       // Spawned under the lock, so that Stop sees every pid it must signal.
-      child = SpawnBoundChild(Arguments(index));
+      child = SpawnBoundChild(Arguments(index), options_.token.empty()
+                                                    ? std::vector<std::string>()
+                                                    : std::vector<std::string>{
+                                                          "AFFSIG_TOKEN=" + options_.token});
       if (child.ok()) slots_[index].pid = child->pid;
     }
     const absl::Time started = absl::Now();

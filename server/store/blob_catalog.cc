@@ -37,17 +37,19 @@ absl::StatusOr<std::unique_ptr<BlobCatalog>> BlobCatalog::Open(const std::string
 }
 
 absl::Status BlobCatalog::Record(absl::string_view sha256, BlobKind kind, int64_t size,
-                                 absl::string_view name) {
+                                 absl::string_view name, absl::string_view owner) {
   absl::MutexLock lock(&mutex_);
   // A blob recorded without a size or name (by the migration, or as a model first uploaded as an
   // input) gets them now; otherwise the first name and time stay.
   ASSIGN_OR_RETURN(
       auto insert,
       db_->Prepare(
-          "INSERT INTO blobs (sha256, kind, size, name, uploaded_at) VALUES (?, ?, ?, ?, ?) "
+          "INSERT INTO blobs (sha256, kind, size, name, uploaded_at, owner) VALUES (?, ?, ?, ?, "
+          "?, ?) "
           "ON CONFLICT (sha256, kind) DO UPDATE SET size = COALESCE(size, excluded.size), "
           "name = CASE WHEN name = '' THEN excluded.name ELSE name END"));
   insert->Bind(1, sha256).Bind(2, KindName(kind)).Bind(3, size).Bind(4, name).Bind(5, NowMs());
+  insert->Bind(6, owner);
   return insert->Run();
 }
 
@@ -75,6 +77,16 @@ absl::StatusOr<Page<BlobInfo>> BlobCatalog::List(BlobKind kind, const PageReques
   select->Bind(position, static_cast<int64_t>(start.size) + 1);
   return ReadPage<BlobInfo>(*select, start, 5, filter_key,
                             [kind](const Statement& row) { return BlobFromRow(row, kind); });
+}
+
+absl::StatusOr<int64_t> BlobCatalog::BytesOwnedBy(absl::string_view owner) {
+  absl::MutexLock lock(&mutex_);
+  ASSIGN_OR_RETURN(auto select,
+                   db_->Prepare("SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(COALESCE(size, "
+                                "0)) AS size FROM blobs WHERE owner = ? GROUP BY sha256)"));
+  select->Bind(1, owner);
+  if (!select->Step()) return select->status();
+  return select->Int(0);
 }
 
 }  // namespace affsig::store

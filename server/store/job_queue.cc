@@ -96,15 +96,17 @@ absl::Status JobQueue::Recover() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, int64_t max_queued, bool* created) {
+absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, const SubmitOptions& options,
+                                     bool* created) {
   absl::MutexLock lock(&mutex_);
   std::string id = RandomId("job");
   bool made_here = true;
   const DataColumns data = DataToColumns(spec.data);
   RETURN_IF_ERROR(db_->Transaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
     if (!spec.request_id.empty()) {
-      ASSIGN_OR_RETURN(auto made, db_->Prepare("SELECT id FROM jobs WHERE request_id = ?"));
-      made->Bind(1, spec.request_id);
+      ASSIGN_OR_RETURN(auto made, db_->Prepare("SELECT id FROM jobs WHERE request_id = ? AND "
+                                               "owner = ?"));
+      made->Bind(1, spec.request_id).Bind(2, options.owner);
       if (made->Step()) {
         id = made->Text(0);
         made_here = false;
@@ -112,11 +114,25 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, int64_t max_queued, bo
       }
       RETURN_IF_ERROR(made->status());
     }
-    if (max_queued > 0) {
+    if (options.max_queued_for_owner > 0) {
+      ASSIGN_OR_RETURN(auto queued, db_->Prepare("SELECT COUNT(*) FROM jobs WHERE owner = ? AND "
+                                                 "state = 'QUEUED'"));
+      queued->Bind(1, options.owner);
+      if (!queued->Step()) return queued->status();
+      if (queued->Int(0) >= options.max_queued_for_owner) {
+        return WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                              "quota max-queued-per-user: ", options.owner, " has ",
+                              queued->Int(0), " jobs queued, the limit is ",
+                              options.max_queued_for_owner,
+                              "; submit again when some have started")),
+                          reason::kQuotaExceeded);
+      }
+    }
+    if (options.max_queued > 0) {
       ASSIGN_OR_RETURN(auto queued,
                        db_->Prepare("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'"));
       if (!queued->Step()) return queued->status();
-      if (queued->Int(0) >= max_queued) {
+      if (queued->Int(0) >= options.max_queued) {
         return WithReason(absl::ResourceExhaustedError(absl::StrCat(
                               "the queue is full: ", queued->Int(0),
                               " jobs wait, the most this server takes (--max-queued-jobs); "
@@ -128,14 +144,15 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, int64_t max_queued, bo
         auto insert,
         db_->Prepare("INSERT INTO jobs (id, seq, name, model_sha256, input_sha256, activations, "
                      "priority, state, created_at, data_source, data_options, timeout_ms, "
-                     "request_id, optimize, measures) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + "
-                     "1 FROM jobs), ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?)"));
+                     "request_id, optimize, measures, owner) VALUES (?, (SELECT COALESCE(MAX(seq), "
+                     "0) + 1 FROM jobs), ?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?, ?)"));
     insert->Bind(1, id).Bind(2, spec.name).Bind(3, spec.model_sha256);
     insert->Bind(4, data.input_sha256).Bind(5, ActivationModeName(spec.activations));
     insert->Bind(6, spec.priority).Bind(7, NowMs()).Bind(8, data.data_source);
     insert->Bind(9, data.data_options).Bind(10, absl::ToInt64Milliseconds(spec.timeout));
     insert->Bind(11, spec.request_id).Bind(12, ForwardOptimizationName(spec.optimize));
     insert->Bind(13, absl::StrJoin(MeasureSelectionNames(spec.measures), ","));
+    insert->Bind(14, options.owner);
     RETURN_IF_ERROR(insert->Run());
     ASSIGN_OR_RETURN(auto label,
                      db_->Prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)"));
@@ -176,12 +193,21 @@ absl::StatusOr<std::optional<Claimed>> JobQueue::Claim(const LeaseHolder& holder
   std::optional<OpenAttempt> attempt;
   RETURN_IF_ERROR(db_->Transaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
     const int64_t now = NowMs();
-    ASSIGN_OR_RETURN(auto next,
-                     db_->Prepare("SELECT id, attempts + 1, timeout_ms FROM jobs WHERE state = "
-                                  "'QUEUED' AND not_before <= ? ORDER BY priority DESC, seq "
-                                  "LIMIT 1"));
+    // Fair share: a user never served, or served longest ago, goes first among equal priorities.
+    ASSIGN_OR_RETURN(
+        auto next,
+        db_->Prepare("SELECT j.id, j.attempts + 1, j.timeout_ms, j.owner FROM jobs j LEFT JOIN "
+                     "user_turns t ON t.owner = j.owner WHERE j.state = 'QUEUED' AND "
+                     "j.not_before <= ? ORDER BY j.priority DESC, COALESCE(t.last_turn, 0), "
+                     "j.seq LIMIT 1"));
     next->Bind(1, now);
     if (!next->Step()) return next->status();
+    ASSIGN_OR_RETURN(auto turn,
+                     db_->Prepare("INSERT INTO user_turns (owner, last_turn) VALUES (?, (SELECT "
+                                  "COALESCE(MAX(last_turn), 0) + 1 FROM user_turns)) ON "
+                                  "CONFLICT (owner) DO UPDATE SET last_turn = excluded.last_turn"));
+    turn->Bind(1, next->Text(3));
+    RETURN_IF_ERROR(turn->Run());
     OpenAttempt& claimed = attempt.emplace();
     claimed.lease_id = RandomId("lease");
     claimed.job_id = next->Text(0);

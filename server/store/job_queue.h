@@ -1,5 +1,5 @@
 // The durable job queue in SQLite: submission, the order workers lease jobs in (priority, then
-// submission order), every attempt at a job and how it ended, listing and deletion.
+// round-robin among users, then submission order), every attempt at a job and how it ended, listing and deletion.
 //
 // A worker holds a RUNNING job by a lease: the id of the job's open attempt. Only that lease may
 // end the attempt, and a job's entries are written with its SUCCEEDED state in the transaction
@@ -64,6 +64,13 @@ struct Recovery {
   int64_t summarized = 0;  // SUCCEEDED before signatures had summaries, summarized now
 };
 
+// Who submits, and the limits on what waits.
+struct SubmitOptions {
+  std::string owner = kUnknownOwner;
+  int64_t max_queued = 0;            // jobs QUEUED at once, anyone's; 0: no limit
+  int64_t max_queued_for_owner = 0;  // jobs QUEUED at once of this owner; 0: no limit
+};
+
 // FAILED_PRECONDITION with the reason LEASE_EXPIRED: `lease_id` is no longer a job's open attempt.
 absl::Status LeaseNotCurrent(absl::string_view lease_id);
 
@@ -73,10 +80,11 @@ class JobQueue {
   // left (recovery()).
   static absl::StatusOr<std::unique_ptr<JobQueue>> Open(const std::string& path);
 
-  // Queues a new job — or, when the spec's request id already made one, returns that job and
-  // queues nothing; `created` (when given) says which. RESOURCE_EXHAUSTED (reason QUEUE_FULL)
-  // when `max_queued` jobs (0: no limit) wait already.
-  absl::StatusOr<Job> Submit(const JobSpec& spec, int64_t max_queued = 0,
+  // Queues a new job of `options.owner` — or, when the spec's request id already made one of
+  // theirs, returns that job and queues nothing; `created` (when given) says which.
+  // RESOURCE_EXHAUSTED when max_queued jobs wait already (reason QUEUE_FULL), or
+  // max_queued_for_owner of the owner's (reason QUOTA_EXCEEDED).
+  absl::StatusOr<Job> Submit(const JobSpec& spec, const SubmitOptions& options = {},
                              bool* created = nullptr);
   absl::StatusOr<Job> Get(absl::string_view id);
   // Newest first.
@@ -84,7 +92,8 @@ class JobQueue {
   // How many jobs are in each state.
   absl::StatusOr<std::map<JobState, int64_t>> CountByState();
 
-  // The next QUEUED job whose backoff has passed, now RUNNING under a new lease that `holder`
+  // The next QUEUED job whose backoff has passed — the highest priority; among equal ones the
+  // oldest job of the user whose last job started longest ago (fair share) — now RUNNING under a new lease that `holder`
   // holds; nullopt when none waits.
   absl::StatusOr<std::optional<Claimed>> Claim(const LeaseHolder& holder);
   // Ends the attempt of `lease_id` SUCCEEDED and stores the entries with the job's SUCCEEDED

@@ -17,7 +17,7 @@ namespace {
 constexpr char kJobColumns[] =
     "id, name, model_sha256, input_sha256, activations, priority, state, attempts, error, "
     "created_at, COALESCE(started_at, 0), COALESCE(finished_at, 0), seq, data_source, "
-    "data_options, timeout_ms, cancel_requested, request_id, optimize, measures";
+    "data_options, timeout_ms, cancel_requested, request_id, optimize, measures, owner";
 constexpr int kSeqColumn = 12;
 
 // Written by this server (or an older one), so the columns parse; a row that does not is shown
@@ -54,6 +54,7 @@ Job JobFromRow(const Statement& row) {
   job.spec.request_id = row.Text(17);
   job.spec.optimize = ParseForwardOptimization(row.Text(18)).value_or(ForwardOptimization::kAuto);
   job.spec.measures = ParseMeasureList(row.Text(19)).value_or(MeasureSelection());
+  job.owner = row.Text(20);
   return job;
 }
 
@@ -116,6 +117,7 @@ Conditions FilterConditions(const JobFilter& filter) {
   if (filter.state) conditions.Add("state = ?", std::string(JobStateName(*filter.state)));
   if (!filter.model_sha256.empty()) conditions.Add("model_sha256 = ?", filter.model_sha256);
   if (!filter.name.empty()) conditions.Add("name = ?", filter.name);
+  if (!filter.owner.empty()) conditions.Add("owner = ?", filter.owner);
   if (filter.created_after_ms > 0) conditions.Add("created_at >= ?", filter.created_after_ms);
   if (filter.created_before_ms > 0) conditions.Add("created_at < ?", filter.created_before_ms);
   for (const LabelFilter& label : filter.labels) {
@@ -139,6 +141,8 @@ std::string FilterKey(const JobFilter& filter) {
       absl::StrCat("state=", filter.state ? JobStateName(*filter.state) : "",
                    "\nmodel=", filter.model_sha256, "\nname=", filter.name,
                    "\nafter=", filter.created_after_ms, "\nbefore=", filter.created_before_ms);
+  // Only when set: tokens of listings from before owners existed stay valid.
+  if (!filter.owner.empty()) absl::StrAppend(&key, "\nowner=", filter.owner);
   for (const LabelFilter& label : filter.labels) {
     absl::StrAppend(&key, "\nlabel=", label.key, label.value ? "=" + *label.value : "");
   }

@@ -11,23 +11,26 @@ namespace {
 constexpr absl::Duration kHeartbeatDeadline = absl::Seconds(5);
 constexpr absl::Duration kFetchDeadline = absl::Hours(1);
 
-std::shared_ptr<grpc::Channel> CreateChannel(const std::string& server) {
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(),
-                                   ServerChannelArguments());
-}
-
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
 }  // namespace
 
-LeaseClient::LeaseClient(const std::string& server)
-    : channel_(CreateChannel(server)), stub_(v1::WorkerService::NewStub(channel_)) {}
+LeaseClient::LeaseClient(const std::string& server, std::string token,
+                         const std::shared_ptr<grpc::ChannelCredentials>& credentials)
+    : token_(std::move(token)),
+      channel_(grpc::CreateCustomChannel(server, credentials, ServerChannelArguments())),
+      stub_(v1::WorkerService::NewStub(channel_)) {}
+
+void LeaseClient::Prepare(grpc::ClientContext& context) const {
+  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
+}
 
 absl::StatusOr<std::optional<v1::Lease>> LeaseClient::LeaseJob(v1::LeaseJobRequest request,
                                                                absl::Duration wait) {
   grpc::ClientContext context;
+  Prepare(context);
   // The server answers before this deadline; a server that is down is waited for until then.
   SetDeadline(context, wait + absl::Seconds(10));
   context.set_wait_for_ready(true);
@@ -56,6 +59,7 @@ void LeaseClient::CancelLeaseWait() {
 
 absl::StatusOr<v1::HeartbeatResponse> LeaseClient::Heartbeat(const v1::HeartbeatRequest& request) {
   grpc::ClientContext context;
+  Prepare(context);
   SetDeadline(context, kHeartbeatDeadline);
   v1::HeartbeatResponse response;
   if (absl::Status status = FromGrpcStatus(stub_->Heartbeat(&context, request, &response));
@@ -67,6 +71,7 @@ absl::StatusOr<v1::HeartbeatResponse> LeaseClient::Heartbeat(const v1::Heartbeat
 
 absl::Status LeaseClient::FetchBlob(const std::string& sha256, store::BlobUpload& upload) {
   grpc::ClientContext context;
+  Prepare(context);
   SetDeadline(context, kFetchDeadline);
   context.set_wait_for_ready(true);
   v1::FetchBlobRequest request;
@@ -90,6 +95,7 @@ absl::Status LeaseClient::FetchBlob(const std::string& sha256, store::BlobUpload
 absl::Status LeaseClient::CompleteJob(const std::string& lease_id, const Signature& signature,
                                       const std::string& note, absl::Duration deadline) {
   grpc::ClientContext context;
+  Prepare(context);
   SetDeadline(context, deadline);
   context.set_wait_for_ready(true);
   v1::CompleteJobRequest request;
@@ -103,6 +109,7 @@ absl::Status LeaseClient::CompleteJob(const std::string& lease_id, const Signatu
 absl::Status LeaseClient::FailJob(const std::string& lease_id, v1::AttemptOutcome outcome,
                                   const std::string& reason, absl::Duration deadline) {
   grpc::ClientContext context;
+  Prepare(context);
   SetDeadline(context, deadline);
   context.set_wait_for_ready(true);
   v1::FailJobRequest request;

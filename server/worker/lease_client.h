@@ -22,7 +22,10 @@ namespace affsig::worker {
 
 class LeaseClient {
  public:
-  explicit LeaseClient(const std::string& server);
+  // `token`: sent with every call (a server with --auth-tokens wants one of the worker role).
+  // `credentials`: TLS or plaintext (proto/channel_credentials.h).
+  LeaseClient(const std::string& server, std::string token,
+              const std::shared_ptr<grpc::ChannelCredentials>& credentials);
 
   // Waits up to `wait` for a job (the server holds the call), and meanwhile for a server that is
   // not up yet. nullopt when no job came; CANCELLED after CancelLeaseWait.
@@ -39,6 +42,10 @@ class LeaseClient {
                        const std::string& reason, absl::Duration deadline);
 
  private:
+  // A context for a call: the token's metadata, when there is a token.
+  void Prepare(grpc::ClientContext& context) const;
+
+  const std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerService::Stub> stub_;
   absl::Mutex mutex_;

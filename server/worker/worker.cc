@@ -45,7 +45,9 @@ struct Worker::Attempt {
 };
 
 Worker::Worker(Options options)
-    : options_(std::move(options)), client_(options_.server), runner_(options_.runner) {}
+    : options_(std::move(options)),
+      client_(options_.server, options_.token, options_.credentials),
+      runner_(options_.runner) {}
 
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(Options options) {
   std::unique_ptr<Worker> worker(new Worker(std::move(options)));

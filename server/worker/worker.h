@@ -27,6 +27,9 @@ class Worker {
  public:
   struct Options {
     std::string server;      // HOST:PORT
+    std::string token;       // for a server with --auth-tokens: one of the worker role
+    // TLS or plaintext (proto/channel_credentials.h).
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
     std::string name;        // unique among the server's workers
     std::string host;        // this machine, for people
     RunnerOptions runner;    // device, threads, data roots

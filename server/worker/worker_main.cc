@@ -3,6 +3,7 @@
 // node (deploy/slurm/affsig-worker.sbatch) or a systemd unit (deploy/affsig-worker@.service).
 //
 //   affsig-worker --server=HOST:PORT --device=cpu|cuda:K [--data-root=DIR ...] [--threads=T]
+//                 [--tls | --tls-ca=PEM] [--tls-cert=PEM --tls-key=PEM]
 //                 [--data-threads=D]
 //                 [--name=NAME] [--cache-dir=DIR] [--cache-mb=MB] [--idle-exit=SECONDS]
 //   affsig-worker --list-devices
@@ -22,14 +23,28 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth_token.h"
 #include "common/command_line.h"
 #include "common/host_name.h"
 #include "common/log_line.h"
 #include "common/termination_signals.h"
+#include "proto/channel_credentials.h"
 #include "server/datasets/data_roots.h"
 #include "server/worker/worker.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
+ABSL_FLAG(std::string, token, "",
+          "a token of the worker role, for a server with --auth-tokens (default $AFFSIG_TOKEN, "
+          "else the first line of ~/.config/affsig/token, mode 0600)");
+ABSL_FLAG(bool, tls, false,
+          "speak TLS, verifying the server with the system's roots (default $AFFSIG_TLS=1)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "speak TLS, verifying the server with this PEM file's authority (default "
+          "$AFFSIG_TLS_CA)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "this worker's client certificate, PEM, for a server with --tls-client-ca; with "
+          "--tls-key (default $AFFSIG_TLS_CERT)");
+ABSL_FLAG(std::string, tls_key, "", "the key of --tls-cert, PEM (default $AFFSIG_TLS_KEY)");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:K");
 ABSL_FLAG(std::string, name, "",
           "the worker's name, unique among the server's workers (default HOST/DEVICE/pid-PID, "
@@ -93,6 +108,15 @@ int main(int argc, char** argv) {
     if (env == nullptr || *env == '\0') return Fail("--server=HOST:PORT (or $AFFSIG_SERVER) is needed");
     options.server = env;
   }
+  absl::StatusOr<std::string> token = affsig::FindAuthToken(absl::GetFlag(FLAGS_token));
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  options.token = *std::move(token);
+  auto credentials = affsig::GrpcChannelCredentials(
+      affsig::ChannelSecurityFromFlags(absl::GetFlag(FLAGS_tls), absl::GetFlag(FLAGS_tls_ca),
+                                       absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key)),
+      options.server);
+  if (!credentials.ok()) return Fail(credentials.status().message());
+  options.credentials = *std::move(credentials);
   options.host = affsig::HostName();
   options.runner.device = absl::GetFlag(FLAGS_device);
   options.runner.intra_op_threads =

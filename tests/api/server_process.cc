@@ -1,5 +1,6 @@
 #include "tests/api/server_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -19,7 +20,8 @@ namespace affsig::testing {
 std::string ServerBinary() { return AFFSIG_SERVER_BINARY; }
 
 absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string>& flags,
-                                                   const std::string& binary) {
+                                                   const std::string& binary,
+                                                   const std::string& log_path) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
   const pid_t pid = fork();
@@ -30,6 +32,10 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string
     dup2(pipe_fds[1], STDOUT_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
+    if (!log_path.empty()) {
+      const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (log >= 0) dup2(log, STDERR_FILENO);
+    }
     // One LibTorch thread unless `flags` say otherwise: test servers run side by side.
     std::vector<std::string> args = {binary, "--listen=127.0.0.1:0", "--threads=1"};
     args.insert(args.end(), flags.begin(), flags.end());

@@ -17,9 +17,11 @@ std::string ServerBinary();
 class ServerProcess {
  public:
   // Starts the server (`binary`, by default this build's) with --listen=127.0.0.1:0 --threads=1
-  // and `flags` (which may override them), and waits for its address lines.
+  // and `flags` (which may override them), and waits for its address lines. Its log (stderr)
+  // goes to `log_path` when given, else to the test's.
   static absl::StatusOr<ServerProcess> Start(const std::vector<std::string>& flags,
-                                             const std::string& binary = ServerBinary());
+                                             const std::string& binary = ServerBinary(),
+                                             const std::string& log_path = "");
   ServerProcess(ServerProcess&& other) noexcept;
   ~ServerProcess();
 

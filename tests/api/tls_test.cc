@@ -198,6 +198,34 @@ TEST_F(TlsTest, AWorkerCertificateFromTheClientCaLeasesOneFromAnotherCaDoesNot) 
   worker->Stop(SIGTERM);
 }
 
+// With --auth-tokens, a verified client certificate is a worker's identity (its common name):
+// a worker machine needs no token, and a user's token still names the user.
+TEST_F(TlsTest, AWorkerCertificateIsAWorkersIdentityWhereTokensAreChecked) {
+  const std::string tokens = (dir_ / "tokens").string();
+  const ProcessResult added =
+      RunProcess({ServerBinary(), "add-user", "--auth-tokens=" + tokens, "alice"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string alice = LastLine(added.out);
+  ServerProcess server = StartTlsServer(
+      {"--devices=none", "--tls-client-ca=" + Pem("ca"), "--auth-tokens=" + tokens});
+  EXPECT_EQ(SubmitMlp(server, {"--tls-ca=" + Pem("ca")}).exit_code, 2);  // no token: refused
+  const ProcessResult submitted = SubmitMlp(server, {"--tls-ca=" + Pem("ca"), "--token=" + alice});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  const std::string job_id = LastLine(submitted.out);
+  auto worker = WorkerProcess::Start(
+      server.address(),
+      {"--tls-ca=" + Pem("ca"), "--cache-dir=" + (dir_ / "cache").string(),
+       "--tls-cert=" + Pem("worker"), "--tls-key=" + Key("worker")},
+      (dir_ / "worker.log").string());
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  const ProcessResult result =
+      Affsig({"result", job_id, "--wait", "--server=" + server.address(), "--tls-ca=" + Pem("ca"),
+              "--token=" + alice, "--format=json"});
+  EXPECT_EQ(result.exit_code, 0) << result.err << worker->Log();
+  EXPECT_THAT(result.out, HasSubstr("\"owner\": \"alice\""));
+  worker->Stop(SIGTERM);
+}
+
 TEST_F(TlsTest, TheHttpPortServesHttpsWithTheSameCertificate) {
   ServerProcess server = StartTlsServer({"--devices=none", "--http-listen=127.0.0.1:0"});
   ASSERT_FALSE(server.http_address().empty());

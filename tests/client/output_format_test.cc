@@ -12,6 +12,7 @@ v1::Job SampleJob() {
   v1::Job job;
   job.set_job_id("job-1");
   job.set_state(v1::RUNNING);
+  job.set_owner("alice");
   job.set_name("resnet, \"seed 0\"");
   (*job.mutable_labels())["arch"] = "resnet18";
   (*job.mutable_labels())["acc1"] = "69.8";
@@ -27,7 +28,7 @@ v1::Job SampleJob() {
 TEST(OutputFormatTest, JobJsonHasNumbersNamesAndProgress) {
   const std::string json = JobJson(SampleJob());
   EXPECT_THAT(json, HasSubstr("\"job_id\": \"job-1\""));
-  EXPECT_THAT(json, HasSubstr("\"state\": \"RUNNING\""));
+  EXPECT_THAT(json, HasSubstr("\"state\": \"RUNNING\", \"owner\": \"alice\""));
   EXPECT_THAT(json, HasSubstr("\"name\": \"resnet, \\\"seed 0\\\"\""));
   EXPECT_THAT(json, HasSubstr("\"labels\": {\"acc1\": \"69.8\", \"arch\": \"resnet18\"}"));
   EXPECT_THAT(json, HasSubstr("\"attempts\": 2,"));
@@ -44,7 +45,7 @@ TEST(OutputFormatTest, JobListsAlignForPeopleAndQuoteForCsv) {
   EXPECT_THAT(table, HasSubstr("job-1   RUNNING        3/17"));
   EXPECT_THAT(table, HasSubstr("job-22  SUCCEEDED         -"));
   const std::string csv = FormatJobs({SampleJob()}, OutputFormat::kCsv, false);
-  EXPECT_THAT(csv, HasSubstr("job-1,RUNNING,\"resnet, \"\"seed 0\"\"\","));
+  EXPECT_THAT(csv, HasSubstr("job-1,RUNNING,alice,\"resnet, \"\"seed 0\"\"\","));
   EXPECT_THAT(csv, HasSubstr("\"acc1=69.8,arch=resnet18\""));
   EXPECT_EQ(FormatJobs({}, OutputFormat::kJson, false), "[]\n");
 }

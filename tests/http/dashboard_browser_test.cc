@@ -12,9 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/signature_client.h"
 #include "absl/time/clock.h"
+#include "tests/api/server_process.h"
 #include "tests/http/http_test.h"
 #include "tests/http/web_driver.h"
+#include "tests/subprocess.h"
 
 namespace affsig::testing {
 namespace {
@@ -194,6 +197,56 @@ TEST_F(DashboardBrowserTest, JobsTableJobPageWithItsPlotAndAnOverlay) {
       browser_->WaitFor("return document.querySelectorAll('g.series').length === 2;", kPageTimeout)
           .ok());
   EXPECT_EQ(Count(absl::StrCat("g.series[data-job-id=\"", mlp_b, "\"]")), 1);
+}
+
+// A server with --auth-tokens: the dashboard asks for a token, keeps it for the tab's session,
+// sends it with every call and says who is signed in; a wrong one brings the form back.
+TEST_F(DashboardBrowserTest, ASignInFormAsksForTheTokenWhereTheServerWantsOne) {
+  const std::string tokens = (dir_ / "tokens").string();
+  const ProcessResult added =
+      RunProcess({ServerBinary(), "add-user", "--auth-tokens=" + tokens, "alice"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::vector<std::string> lines = absl::StrSplit(added.out, '\n', absl::SkipEmpty());
+  const std::string token = lines.back();
+  StartHttpServer({"--auth-tokens=" + tokens});
+  client::ClientOptions options;
+  options.token = token;
+  client_ = std::make_unique<client::SignatureClient>(server_->address(), options);
+  const std::string mlp = RunMlpJob("alices-mlp", {{"arch", "mlp"}});
+
+  ASSERT_TRUE(browser_->Navigate(HttpUrl() + "/").ok());
+  ASSERT_TRUE(browser_->WaitFor("return !!document.querySelector('#sign-in');", kPageTimeout).ok());
+  EXPECT_EQ(Count("tbody tr"), 0);  // nothing read without a token
+  Shoot("dashboard_sign_in");
+  ASSERT_TRUE(browser_
+                  ->Execute(absl::StrCat("document.querySelector('#token').value = '", token,
+                                         "'; document.querySelector('#sign-in').requestSubmit();"
+                                         " return true;"))
+                  .ok());
+  ASSERT_TRUE(browser_
+                  ->WaitFor(absl::StrCat("return !!document.querySelector('tr[data-job-id=\"", mlp,
+                                         "\"][data-state=\"SUCCEEDED\"]');"),
+                            kPageTimeout)
+                  .ok());
+  ASSERT_TRUE(browser_
+                  ->WaitFor("const c = document.querySelector('.server-status .caller');"
+                            "return !!c && c.textContent.includes('alice (user)');",
+                            kPageTimeout)
+                  .ok());
+  // A job's page reads with the same token, after a navigation (the token outlives it).
+  ASSERT_TRUE(browser_->Navigate(HttpUrl() + "/jobs/" + mlp).ok());
+  ASSERT_TRUE(
+      browser_
+          ->WaitFor("return document.querySelectorAll('circle.point').length > 0;", kPageTimeout)
+          .ok());
+
+  // A token the server does not know: the form again, saying so.
+  ASSERT_TRUE(browser_->Execute("sessionStorage.setItem('affsig.token', 'affsig_wrong');"
+                                " return true;")
+                  .ok());
+  ASSERT_TRUE(browser_->Navigate(HttpUrl() + "/").ok());
+  ASSERT_TRUE(browser_->WaitFor("return !!document.querySelector('#sign-in');", kPageTimeout).ok());
+  EXPECT_THAT(Text("#sign-in p"), HasSubstr("The server refused the token: unknown token"));
 }
 
 }  // namespace

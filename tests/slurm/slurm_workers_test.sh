@@ -4,7 +4,8 @@
 # --slurm-submit=deploy/slurm/affsig-worker.sbatch, jobs submitted through the client. Checks
 # that workers started by Slurm ran every job (the job's worker names its Slurm job, which
 # Slurm's record of finished jobs shows COMPLETED), that no more than --slurm-max-workers were
-# ever pending or running, and that the workers exited once idle.
+# ever pending or running, and that the workers exited once idle. The server speaks TLS, as a
+# lab's on the network does: the workers verify it with the CA it hands them (--slurm-tls-ca).
 #
 #   tests/slurm/slurm_workers_test.sh BUILD_DIR      (exit 77: skipped, the reason on stderr)
 set -euo pipefail
@@ -38,12 +39,20 @@ local_slurm_start "$tmp/cluster" || fail "the Slurm cluster did not start"
 export SBATCH_GRES=none AFFSIG_WORKER="$build_dir/server/affsig-worker" AFFSIG_IDLE_EXIT=3
 export AFFSIG_WORKER_ARGS="--threads=1" AFFSIG_CACHE_DIR="$tmp/cache"
 cd "$tmp/run"
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+openssl req -x509 $key -subj "/CN=affsig test CA" -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
+  2>/dev/null || fail "openssl"
+openssl req -x509 $key -subj /CN=localhost -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+  -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+  -keyout "$tmp/server.key" -out "$tmp/server.pem" 2>/dev/null || fail "openssl"
 source "$source_dir/scripts/server_lib.sh"
 start_affsig_server "$build_dir/server/affsig-server" "$tmp" --devices=none \
-  --slurm-submit="$source_dir/deploy/slurm/affsig-worker.sbatch" --slurm-max-workers=2 ||
+  --slurm-submit="$source_dir/deploy/slurm/affsig-worker.sbatch" --slurm-max-workers=2 \
+  --tls-cert="$tmp/server.pem" --tls-key="$tmp/server.key" --slurm-tls-ca="$tmp/ca.pem" ||
   fail "no server"
 server_pid=$affsig_server_pid
-export AFFSIG_SERVER=$affsig_address
+# Only now: the server's environment (which sbatch --export=ALL passes on) has no CA.
+export AFFSIG_SERVER=$affsig_address AFFSIG_TLS_CA=$tmp/ca.pem
 client="$build_dir/client/affsig"
 fixtures=$source_dir/tests/fixtures/golden
 

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/error_reason.h"
 #include "server/store/signature_store.h"
@@ -179,6 +181,52 @@ TEST_F(JobQueueTest, WorkersTakeJobsByPriorityThenSubmissionOrder) {
   }
   EXPECT_THAT(order, ElementsAre(high, low1, low2));
   EXPECT_EQ(leases.size(), 3u);  // each attempt its own lease
+}
+
+// Fair share: among equal priorities, the user whose last job started longest ago goes next.
+TEST_F(JobQueueTest, UsersTakeTurnsAmongEqualPriorities) {
+  auto queue = OpenQueue();
+  auto submit = [&](const std::string& name, const std::string& owner, int64_t priority = 0) {
+    SubmitOptions options;
+    options.owner = owner;
+    auto job = queue->Submit(Spec(name, priority), options);
+    EXPECT_TRUE(job.ok()) << job.status();
+    EXPECT_EQ(job->owner, owner);
+    return job->id;
+  };
+  std::map<std::string, std::string> names;
+  for (int i = 1; i <= 4; ++i) names[submit(absl::StrCat("a", i), "alice")] = absl::StrCat("a", i);
+  names[submit("b1", "bob")] = "b1";
+  names[submit("b2", "bob")] = "b2";
+  names[submit("c1", "carol")] = "c1";
+  names[submit("urgent", "bob", 3)] = "urgent";
+  std::vector<std::string> order;
+  while (true) {
+    auto next = queue->Claim(kRemote);
+    ASSERT_TRUE(next.ok()) << next.status();
+    if (!next->has_value()) break;
+    order.push_back(names[(*next)->job.id]);
+  }
+  // The urgent job first (bob's turn counts: he was served), then alice, carol (never served),
+  // bob, alice, bob, then alice's rest.
+  EXPECT_THAT(order, ElementsAre("urgent", "a1", "c1", "b1", "a2", "b2", "a3", "a4"));
+}
+
+TEST_F(JobQueueTest, AnOwnersQueuedJobsAreLimited) {
+  auto queue = OpenQueue();
+  SubmitOptions alice;
+  alice.owner = "alice";
+  alice.max_queued_for_owner = 2;
+  ASSERT_TRUE(queue->Submit(Spec("a1"), alice).ok());
+  ASSERT_TRUE(queue->Submit(Spec("a2"), alice).ok());
+  auto third = queue->Submit(Spec("a3"), alice);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorReason(third.status()), reason::kQuotaExceeded);
+  SubmitOptions bob = alice;
+  bob.owner = "bob";
+  EXPECT_TRUE(queue->Submit(Spec("b1"), bob).ok());  // another user's count
+  MustClaim(*queue);                                  // one of alice's starts: room again
+  EXPECT_TRUE(queue->Submit(Spec("a3"), alice).ok());
 }
 
 TEST_F(JobQueueTest, EntriesAndSuccessAreWrittenTogetherAndOnlyOnce) {
@@ -648,12 +696,12 @@ TEST_F(JobQueueTest, ARequestIdMakesOneJobHoweverOftenItIsSubmitted) {
   JobSpec spec = Spec("a");
   spec.request_id = "3f2c8e0a-request";
   bool created = false;
-  auto first = OpenQueue()->Submit(spec, 0, &created);
+  auto first = OpenQueue()->Submit(spec, {}, &created);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_TRUE(created);
   // Again, after a restart: the same job, nothing new.
   auto queue = OpenQueue();
-  auto again = queue->Submit(spec, 0, &created);
+  auto again = queue->Submit(spec, {}, &created);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(created);
   EXPECT_EQ(again->id, first->id);
@@ -661,13 +709,25 @@ TEST_F(JobQueueTest, ARequestIdMakesOneJobHoweverOftenItIsSubmitted) {
   EXPECT_EQ(queue->List({}, {})->items.size(), 1u);
 
   // A full queue refuses new jobs with a reason, but a repeated request still gets its job.
-  auto full = queue->Submit(Spec("b"), /*max_queued=*/1);
+  SubmitOptions one;
+  one.max_queued = 1;
+  auto full = queue->Submit(Spec("b"), one);
   EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ErrorReason(full.status()), reason::kQueueFull);
-  auto repeated = queue->Submit(spec, /*max_queued=*/1, &created);
+  auto repeated = queue->Submit(spec, one, &created);
   ASSERT_TRUE(repeated.ok()) << repeated.status();
   EXPECT_EQ(repeated->id, first->id);
-  EXPECT_TRUE(queue->Submit(Spec("c"), /*max_queued=*/2).ok());
+  SubmitOptions two;
+  two.max_queued = 2;
+  EXPECT_TRUE(queue->Submit(Spec("c"), two).ok());
+  // Another user's request id is not this one's: their job is theirs.
+  SubmitOptions bob = two;
+  bob.owner = "bob";
+  bob.max_queued = 0;
+  auto bobs = queue->Submit(spec, bob, &created);
+  ASSERT_TRUE(bobs.ok()) << bobs.status();
+  EXPECT_TRUE(created);
+  EXPECT_NE(bobs->id, first->id);
 }
 
 }  // namespace

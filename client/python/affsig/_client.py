@@ -197,6 +197,22 @@ def _close_channel(channel: grpc.Channel, track: Any) -> None:
     channel.close()
 
 
+def _token_from_file() -> str | None:
+    """The first line of the CLI's token file, refused (as ssh refuses a key) unless it is the
+    user's alone."""
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    path = Path(config) / "affsig" / "token"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if mode & 0o077:
+        raise AffsigError(f"{path} may be read by others (mode {mode & 0o7777:04o}): "
+                          f"chmod 600 {path}")
+    lines = path.read_text().splitlines()
+    return lines[0].strip() if lines else None
+
+
 def _unix_ms(moment: datetime.datetime | None) -> int:
     return 0 if moment is None else int(moment.timestamp() * 1000)
 
@@ -211,12 +227,12 @@ class Client:
 
     Args:
         server: ``HOST:PORT``; default ``$AFFSIG_SERVER``, else ``127.0.0.1:50051``.
-        token: sent with every call as ``authorization: Bearer <token>``; default
-            ``$AFFSIG_TOKEN``. The server checks tokens once per-user tokens (issue 13) land;
-            until then it ignores them.
+        token: sent with every call as ``authorization: Bearer <token>``, for a server with
+            ``--auth-tokens``; default ``$AFFSIG_TOKEN``, else the first line of
+            ``~/.config/affsig/token`` (refused unless its mode is 0600), as the CLI finds it.
         tls_ca: a PEM file of the certificate authority to verify the server with; the channel
-            is then TLS. Default ``$AFFSIG_TLS_CA``; neither: plaintext, as the server speaks
-            today.
+            is then TLS. Default ``$AFFSIG_TLS_CA``; neither: plaintext, which a server serves
+            on loopback, or elsewhere with ``--insecure``.
         connect_timeout: seconds a call waits for the server to be reachable before it raises
             ServerError (UNAVAILABLE).
     """
@@ -226,7 +242,7 @@ class Client:
         if connect_timeout <= 0:
             raise ValueError("connect_timeout must be positive")
         self.server = server or os.environ.get("AFFSIG_SERVER") or DEFAULT_SERVER
-        token = token or os.environ.get("AFFSIG_TOKEN")
+        token = token or os.environ.get("AFFSIG_TOKEN") or _token_from_file()
         tls_ca = tls_ca or os.environ.get("AFFSIG_TLS_CA")
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._connect_timeout = connect_timeout
@@ -335,8 +351,17 @@ class Client:
         """The job of this id (ServerError JOB_NOT_FOUND when there is none)."""
         return Job(self, self._call("GetJob", pb.GetJobRequest(job_id=job_id)))
 
+    @property
+    def caller(self) -> tuple[str, str]:
+        """Who the server takes this client for: ``(user, role)`` — the user the token names
+        and their role (``"user"``, ``"admin"``, ``"worker"``; ``("unknown", "local")`` on a
+        server without ``--auth-tokens``)."""
+        info = self._call("GetServerInfo", pb.GetServerInfoRequest())
+        return info.caller.user, info.caller.role
+
     def list_jobs(self, *, state: str | None = None, labels: Mapping[str, Any] | None = None,
-                  name: str = "", model: PathLike | None = None, limit: int = 50) -> list[Job]:
+                  name: str = "", model: PathLike | None = None, owner: str = "",
+                  mine: bool = False, limit: int = 50) -> list[Job]:
         """Jobs, newest first.
 
         Args:
@@ -345,9 +370,15 @@ class Client:
             labels: only jobs with these labels; a value None matches any value of its key.
             name: only jobs of this name.
             model: only jobs of this model: its sha256, or the file.
+            owner: only the jobs this user submitted.
+            mine: only the jobs this client's token submitted.
             limit: at most this many (0: all).
         """
-        request = pb.ListJobsRequest(labels=_label_filters(labels), name=name)
+        if mine:
+            if owner:
+                raise ValueError("owner and mine exclude each other")
+            owner = self.caller[0]
+        request = pb.ListJobsRequest(labels=_label_filters(labels), name=name, owner=owner)
         if state is not None:
             request.state = pb.JobState.Value(state)
         if model is not None:
@@ -601,6 +632,11 @@ class Job:
     @property
     def name(self) -> str:
         return self.proto.name
+
+    @property
+    def owner(self) -> str:
+        """The user who submitted it (``"unknown"`` on a server without ``--auth-tokens``)."""
+        return self.proto.owner
 
     @property
     def labels(self) -> dict[str, str]:

@@ -112,18 +112,29 @@ class ApiError extends Error {
   }
 }
 
+// A server with --auth-tokens wants a token with every call. The one given in the sign-in form
+// is kept for this tab's session only (sessionStorage: gone when the tab closes, never in a URL
+// or a cookie) and sent as `Authorization: Bearer`.
+const TOKEN_KEY = 'affsig.token';
+
+function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+
 // GET `path` with `params`, a list of [name, value] pairs (names repeat for repeated fields).
 async function api(path, params = []) {
   const url = new URL(path, location.origin);
   for (const [name, value] of params) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.append(name, value);
   }
-  const response = await fetch(url, {headers: {Accept: 'application/json'}});
+  const headers = {Accept: 'application/json'};
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const response = await fetch(url, {headers});
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const info = body && (body.details || []).find((d) => d.reason);
-    throw new ApiError(body && body.message || response.statusText, response.status,
-                       info && info.reason);
+    const error = new ApiError(body && body.message || response.statusText, response.status,
+                               info && info.reason);
+    if (response.status === 401) showSignIn(error.message);
+    throw error;
   }
   return body;
 }
@@ -436,8 +447,41 @@ function every(ms, refresh) {
 }
 
 function errorBox(error) {
+  // The sign-in form has taken the page: nothing more to say.
+  if (error.status === 401) return '';
   return h('div', {class: 'error'}, error.reason ? h('b', null, `${error.reason}: `) : '',
            error.message);
+}
+
+// The page asks for a token: the server refused the call without one (or with a wrong one).
+// Refreshing stops until the user signs in, so that nothing overwrites the form.
+function showSignIn(reason) {
+  clearInterval(pageTimer);
+  if (document.getElementById('sign-in')) return;
+  document.title = 'Sign in · affsig';
+  const input = h('input', {type: 'password', id: 'token', name: 'token', autocomplete: 'off',
+                            spellcheck: 'false', placeholder: 'affsig_…', size: 48});
+  const form = h('form', {id: 'sign-in', class: 'sign-in', onsubmit: (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    serverStatus();
+    route();
+  }},
+  h('h1', null, 'Sign in'),
+  h('p', {class: 'muted'}, token() ? `The server refused the token: ${reason}.`
+                                   : 'This server wants a token: the one affsig-server add-user ' +
+                                     'printed for you (the CLI reads it from ' +
+                                     '~/.config/affsig/token).'),
+  h('label', {for: 'token'}, 'Token'), input,
+  h('button', {type: 'submit'}, 'Sign in'));
+  document.getElementById('app').replaceChildren(form);
+  input.focus();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  signatureCache.clear();
+  location.assign('/');
 }
 
 // The jobs: filters in the URL (state, label, name, page_size), pages by token.
@@ -873,13 +917,19 @@ async function serverStatus() {
     const info = await api('/v1/info');
     const workers = info.workers || [];
     const busy = workers.filter((w) => w.job_id).length;
+    const caller = info.caller || {};
     host.replaceChildren(
       h('span', {title: workers.map((w) => `${w.name} (${w.device}) ${w.job_id ? 'busy' : 'idle'}`)
                               .join('\n')}, `${workers.length} worker(s), ${busy} busy`),
       h('span', null, `${info.queued_jobs} queued`),
-      h('span', {class: 'muted'}, `v${info.version}`));
+      h('span', {class: 'muted'}, `v${info.version}`),
+      token() ? h('span', {class: 'caller'}, `${caller.user} (${caller.role}) `,
+                  h('a', {href: '#', onclick: (event) => { event.preventDefault(); signOut(); }},
+                    'sign out'))
+              : '');
   } catch (error) {
-    host.replaceChildren(h('span', {class: 'error-text'}, 'server unreachable'));
+    host.replaceChildren(h('span', {class: 'error-text'},
+                           error.status === 401 ? 'signed out' : 'server unreachable'));
   }
 }
 

@@ -1,0 +1,21 @@
+// The token a client or worker presents to a server with --auth-tokens, from the first of: the
+// --token flag, $AFFSIG_TOKEN, the first line of ~/.config/affsig/token. The file is refused
+// unless only its owner may read it (mode 0600), as ssh refuses a private key others can read.
+#ifndef AFFSIG_COMMON_AUTH_TOKEN_H_
+#define AFFSIG_COMMON_AUTH_TOKEN_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace affsig {
+
+// "" when none is given anywhere (a server without --auth-tokens wants none).
+absl::StatusOr<std::string> FindAuthToken(const std::string& flag_value);
+
+// The path of the token file: $XDG_CONFIG_HOME/affsig/token, else ~/.config/affsig/token.
+std::string TokenFilePath();
+
+}  // namespace affsig
+
+#endif  // AFFSIG_COMMON_AUTH_TOKEN_H_
