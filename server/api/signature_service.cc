@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/error_reason.h"
 #include "common/status_macros.h"
 #include "proto/grpc_status.h"
 #include "proto/proto_types.h"
@@ -145,7 +146,9 @@ absl::StatusOr<core::ComparisonRequest> ComparisonFromProto(
   }
   request.distance = SignatureDistanceFromProto(proto.distance());
   if (!proto.value().empty()) {
-    ASSIGN_OR_RETURN(request.value, ParseComparedValue(proto.value()));
+    absl::StatusOr<ComparedValue> value = ParseComparedValue(proto.value());
+    if (!value.ok()) return WithReason(value.status(), reason::kInvalidAnalysis);
+    request.value = *value;
   }
   request.resample = proto.resample();
   return request;

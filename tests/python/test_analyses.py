@@ -246,6 +246,8 @@ def test_refusals_carry_their_reasons(client: affsig.Client, suite: list[affsig.
     lengths = refused(client.compare, suite, distance="euclidean")
     assert lengths.reason == "INVALID_ANALYSIS" and "resample" in lengths.message
     assert refused(client.compare, suite, resample=1).reason == "INVALID_ANALYSIS"
+    unknown = refused(client.compare, suite, value="accuracy")
+    assert unknown.reason == "INVALID_ANALYSIS" and "accuracy" in unknown.message
     assert refused(client.cluster, suite, k=0).reason == "INVALID_ANALYSIS"
     assert refused(client.cluster, suite, threshold=-1.0).reason == "INVALID_ANALYSIS"
     assert refused(client.correlate, "acc1", filters={"suite": "none"}).reason == (

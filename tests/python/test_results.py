@@ -67,6 +67,10 @@ def test_the_measures_a_job_asked_for_follow_as_the_cli_json_has_them(
     unscored = frame["status"] != "ok"  # the GLU: no score, no measures
     assert unscored.any() and frame.loc[unscored, measures].isna().all().all()
     assert frame.loc[~unscored, measures].notna().all().all()
+    # Asked for from Python: the same job, the same numbers.
+    submitted = client.submit(model=GOLDEN / "mlp_mixed.pt", input=GOLDEN / "mlp_mixed.input.npy",
+                              measures=["r2", "cka"], progress=False)
+    assert records(submitted.result(progress=False).to_pandas()) == expected["signature"]
 
 
 def test_a_signature_without_entries_still_has_the_columns(client: affsig.Client) -> None:

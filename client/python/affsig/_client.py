@@ -278,8 +278,8 @@ class Client:
                shuffle_seed: int | None = None, resize: int | None = None,
                crop: int | None = None, mean: Sequence[float] = (), std: Sequence[float] = (),
                grayscale_to_rgb: bool = False, priority: int = 0, timeout: int = 0,
-               optimize: str = "auto", request_id: str = "", wait: bool = True,
-               progress: bool = True) -> Job:
+               optimize: str = "auto", measures: str | Sequence[str] = (),
+               request_id: str = "", wait: bool = True, progress: bool = True) -> Job:
         """Submits a signature job, uploading the model and the input the server lacks.
 
         Args:
@@ -307,6 +307,10 @@ class Client:
             timeout: seconds the job may run before it ends FAILED (0: the server's default).
             optimize: ``"auto"`` (frozen and channels_last where LibTorch can; the scores differ
                 by rounding only) or ``"off"`` (the model's own forward).
+            measures: the paper's companion measures of every scored entry, besides the score:
+                names among ``"shrinkage"``, ``"cka"``, ``"sparsity"``, ``"entropy"``,
+                ``"norm"``, ``"r2"``, or ``"all"`` (the server refuses an unknown one,
+                ``INVALID_MEASURES``); ``Signature.to_pandas()`` has their columns.
             request_id: an id for this submission; submitting again with it returns the job it
                 made instead of a second one (default: a random id, which retries share).
             wait: follow the job until it ends before returning.
@@ -341,7 +345,8 @@ class Client:
             name=name, labels={key: str(value) for key, value in (labels or {}).items()},
             priority=priority, timeout_seconds=timeout,
             request_id=request_id or uuid.uuid4().hex,
-            optimize=pb.OPTIMIZE_OFF if optimize == "off" else pb.OPTIMIZE_AUTO)
+            optimize=pb.OPTIMIZE_OFF if optimize == "off" else pb.OPTIMIZE_AUTO,
+            measures=[measures] if isinstance(measures, str) else list(measures))
         if input is not None:
             request.input_sha256 = self._ensure_uploaded(_input_blob(input), "UploadInput")
         job = Job(self, self._call("SubmitJob", request))
