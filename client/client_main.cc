@@ -152,8 +152,8 @@ constexpr char kHelp[] =
 enum ExitCode { kOk = 0, kJobNotSucceeded = 1, kUsage = 2, kUnreachable = 3 };
 
 struct Invocation {
-  std::vector<std::string> args;    // after the command
-  std::vector<std::string> labels;  // every --label
+  std::vector<std::string> args;     // after the command
+  std::vector<std::string> labels;   // every --label
   std::vector<std::string> filters;  // every --filter (correlate)
   OutputFormat format = OutputFormat::kTable;
 };

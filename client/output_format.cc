@@ -117,9 +117,9 @@ std::vector<std::string> SummaryCells(const v1::Job& job, const char* format) {
   const v1::SignatureSummary& summary = job.summary();
   if (!job.has_summary() || summary.scored() == 0) return std::vector<std::string>(7, "-");
   std::vector<std::string> cells;
-  for (double value : {summary.mean_score(), summary.median_score(), summary.std_score(),
-                       summary.min_score(), summary.max_score(), summary.score_range(),
-                       summary.lowest_score_depth()}) {
+  for (double value :
+       {summary.mean_score(), summary.median_score(), summary.std_score(), summary.min_score(),
+        summary.max_score(), summary.score_range(), summary.lowest_score_depth()}) {
     cells.push_back(absl::StrFormat(format, value));
   }
   return cells;
@@ -136,8 +136,8 @@ std::string SummaryText(const v1::SignatureSummary& summary) {
                             summary.lowest_score_depth()));
 }
 
-const std::vector<std::string> kSummaryColumns = {"mean",  "median", "std",         "min",
-                                                  "max",   "range",  "lowest_depth"};
+const std::vector<std::string> kSummaryColumns = {"mean", "median", "std",         "min",
+                                                  "max",  "range",  "lowest_depth"};
 
 std::vector<std::pair<std::string, std::string>> JobJsonFields(const v1::Job& job) {
   std::vector<std::pair<std::string, std::string>> labels;
@@ -193,9 +193,9 @@ TextTable JobsTable(const std::vector<v1::Job>& jobs, bool statistics) {
     table.right_aligned.resize(table.header.size(), true);
   }
   for (const v1::Job& job : jobs) {
-    std::vector<std::string> row = {job.job_id(),  StateName(job.state()),
+    std::vector<std::string> row = {job.job_id(),      StateName(job.state()),
                                     ProgressText(job), TimeText(job.created_at_ms()),
-                                    job.owner(),   job.name(),
+                                    job.owner(),       job.name(),
                                     LabelsText(job)};
     if (statistics) {
       std::vector<std::string> cells = SummaryCells(job, "%.4f");
@@ -208,19 +208,26 @@ TextTable JobsTable(const std::vector<v1::Job>& jobs, bool statistics) {
 
 TextTable JobsCsv(const std::vector<v1::Job>& jobs, bool statistics) {
   TextTable table;
-  table.header = {"job_id",        "state",          "owner",  "name",
+  table.header = {"job_id",        "state",          "owner",    "name",
                   "model_sha256",  "activations",    "priority", "attempts",
-                  "created_at_ms", "finished_at_ms", "labels", "error"};
+                  "created_at_ms", "finished_at_ms", "labels",   "error"};
   if (statistics) {
     table.header.push_back("scored");
     table.header.insert(table.header.end(), kSummaryColumns.begin(), kSummaryColumns.end());
   }
   for (const v1::Job& job : jobs) {
-    std::vector<std::string> row = {
-        job.job_id(), StateName(job.state()), job.owner(), job.name(), job.model_sha256(),
-        job.activations() == v1::ALL ? "all" : "modules", absl::StrCat(job.priority()),
-        absl::StrCat(job.attempts()), absl::StrCat(job.created_at_ms()),
-        absl::StrCat(job.finished_at_ms()), LabelsText(job), job.error()};
+    std::vector<std::string> row = {job.job_id(),
+                                    StateName(job.state()),
+                                    job.owner(),
+                                    job.name(),
+                                    job.model_sha256(),
+                                    job.activations() == v1::ALL ? "all" : "modules",
+                                    absl::StrCat(job.priority()),
+                                    absl::StrCat(job.attempts()),
+                                    absl::StrCat(job.created_at_ms()),
+                                    absl::StrCat(job.finished_at_ms()),
+                                    LabelsText(job),
+                                    job.error()};
     if (statistics) {
       row.push_back(job.has_summary() ? absl::StrCat(job.summary().scored()) : "");
       std::vector<std::string> cells = SummaryCells(job, "%.17g");
@@ -295,15 +302,16 @@ std::string FormatJobs(const std::vector<v1::Job>& jobs, OutputFormat format, bo
 
 Signature EntriesFromProto(const v1::Signature& proto) {
   Signature signature;
-  for (const v1::SignatureEntry& entry : proto.entries()) signature.push_back(EntryFromProto(entry));
+  for (const v1::SignatureEntry& entry : proto.entries())
+    signature.push_back(EntryFromProto(entry));
   return signature;
 }
 
 std::string FormatResult(const v1::Signature& signature, OutputFormat format) {
   const Signature entries = EntriesFromProto(signature);
   if (format == OutputFormat::kTable && signature.job().has_summary()) {
-    return absl::StrCat(FormatSignature(entries, format),
-                        SummaryText(signature.job().summary()), "\n");
+    return absl::StrCat(FormatSignature(entries, format), SummaryText(signature.job().summary()),
+                        "\n");
   }
   if (format != OutputFormat::kJson) return FormatSignature(entries, format);
   auto fields = JobJsonFields(signature.job());
@@ -342,16 +350,16 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
     for (const v1::Worker& worker : info.workers()) {
       std::vector<std::string> roots;
       for (const std::string& root : worker.data_roots()) roots.push_back(JsonQuote(root));
-      workers.push_back(JsonObject({{"name", JsonQuote(worker.name())},
-                                    {"device", JsonQuote(worker.device())},
-                                    {"job_id", JsonQuote(worker.job_id())},
-                                    {"host", JsonQuote(worker.host())},
-                                    {"pid", absl::StrCat(worker.pid())},
-                                    {"local", worker.local() ? "true" : "false"},
-                                    {"version", JsonQuote(worker.version())},
-                                    {"data_roots", absl::StrCat("[", absl::StrJoin(roots, ", "),
-                                                                "]")},
-                                    {"last_seen_ms", absl::StrCat(worker.last_seen_ms())}}));
+      workers.push_back(
+          JsonObject({{"name", JsonQuote(worker.name())},
+                      {"device", JsonQuote(worker.device())},
+                      {"job_id", JsonQuote(worker.job_id())},
+                      {"host", JsonQuote(worker.host())},
+                      {"pid", absl::StrCat(worker.pid())},
+                      {"local", worker.local() ? "true" : "false"},
+                      {"version", JsonQuote(worker.version())},
+                      {"data_roots", absl::StrCat("[", absl::StrJoin(roots, ", "), "]")},
+                      {"last_seen_ms", absl::StrCat(worker.last_seen_ms())}}));
     }
     return JsonObject({{"version", JsonQuote(info.version())},
                        {"workers", absl::StrCat("[", absl::StrJoin(workers, ", "), "]")},
@@ -372,12 +380,13 @@ std::string FormatServerInfo(const v1::ServerInfo& info, OutputFormat format) {
                 {"running jobs", absl::StrCat(info.running_jobs())},
                 {"max upload", absl::StrCat(info.max_upload_bytes() >> 20, " MiB")}};
   for (const v1::Worker& worker : info.workers()) {
-    const std::string where =
-        worker.last_seen_ms() == 0 ? "starting" : absl::StrCat(worker.host(), " pid ", worker.pid());
-    table.rows.push_back({absl::StrCat("worker ", worker.name()),
-                          absl::StrCat(worker.device(), " ",
-                                       worker.job_id().empty() ? "idle" : worker.job_id(), " ",
-                                       where)});
+    const std::string where = worker.last_seen_ms() == 0
+                                  ? "starting"
+                                  : absl::StrCat(worker.host(), " pid ", worker.pid());
+    table.rows.push_back(
+        {absl::StrCat("worker ", worker.name()),
+         absl::StrCat(worker.device(), " ", worker.job_id().empty() ? "idle" : worker.job_id(), " ",
+                      where)});
   }
   for (const std::string& root : info.data_roots()) table.rows.push_back({"data root", root});
   return format == OutputFormat::kCsv ? RenderCsv(table) : RenderAligned(table);

@@ -122,10 +122,10 @@ absl::Status SignatureClient::HandshakeFailure() const {
   for (const char* words : {"Ssl handshake failed", "Peer name "}) {
     const size_t at = message.find(words);
     if (at == std::string::npos) continue;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot connect to ", address_, " over TLS: ", message.substr(at),
-        " (does it serve TLS, with a certificate for this address that --tls-ca or "
-        "$AFFSIG_TLS_CA, else the system's roots, verify?)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot connect to ", address_, " over TLS: ", message.substr(at),
+                     " (does it serve TLS, with a certificate for this address that --tls-ca or "
+                     "$AFFSIG_TLS_CA, else the system's roots, verify?)"));
   }
   return absl::OkStatus();
 }
@@ -288,8 +288,8 @@ absl::StatusOr<v1::Job> SignatureClient::Watch(const std::string& job_id,
     absl::SleepFor(absl::Milliseconds(100));
     channel_->GetState(/*try_to_connect=*/true);
     if (!channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + reconnect_for))) {
-      return absl::UnavailableError(absl::StrCat("the server went away while watching job ",
-                                                 job_id, " and did not come back within ",
+      return absl::UnavailableError(absl::StrCat("the server went away while watching job ", job_id,
+                                                 " and did not come back within ",
                                                  absl::FormatDuration(reconnect_for)));
     }
   }

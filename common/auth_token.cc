@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 
 namespace affsig {
+namespace {
 
 std::string TokenFilePath() {
   const char* config = std::getenv("XDG_CONFIG_HOME");
@@ -19,6 +20,8 @@ std::string TokenFilePath() {
   const char* home = std::getenv("HOME");
   return absl::StrCat(home != nullptr ? home : "", "/.config/affsig/token");
 }
+
+}  // namespace
 
 absl::StatusOr<std::string> FindAuthToken(const std::string& flag_value) {
   if (!flag_value.empty()) return flag_value;
@@ -31,9 +34,8 @@ absl::StatusOr<std::string> FindAuthToken(const std::string& flag_value) {
     return absl::PermissionDeniedError(absl::StrCat(path, ": ", std::strerror(errno)));
   }
   if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrFormat("%s may be read by others (mode %04o): chmod 600 %s", path,
-                        info.st_mode & 07777, path));
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "%s may be read by others (mode %04o): chmod 600 %s", path, info.st_mode & 07777, path));
   }
   std::ifstream in(path);
   std::string line;

@@ -10,11 +10,9 @@
 
 namespace affsig {
 
-// "" when none is given anywhere (a server without --auth-tokens wants none).
+// "" when none is given anywhere (a server without --auth-tokens wants none). The file is
+// $XDG_CONFIG_HOME/affsig/token where that is set.
 absl::StatusOr<std::string> FindAuthToken(const std::string& flag_value);
-
-// The path of the token file: $XDG_CONFIG_HOME/affsig/token, else ~/.config/affsig/token.
-std::string TokenFilePath();
 
 }  // namespace affsig
 

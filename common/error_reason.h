@@ -32,7 +32,7 @@ inline constexpr char kInvalidMeasures[] = "INVALID_MEASURES";       // an unkno
 inline constexpr char kInvalidTimeout[] = "INVALID_TIMEOUT";
 inline constexpr char kInvalidRequestId[] = "INVALID_REQUEST_ID";
 inline constexpr char kQueueFull[] = "QUEUE_FULL";  // backpressure: submit again later
-// A per-user quota (--max-queued-per-user, --max-upload-mb-per-user) would be exceeded.
+// A per-user quota (--max-queued-per-user, --max-upload-bytes-per-user) would be exceeded.
 inline constexpr char kQuotaExceeded[] = "QUOTA_EXCEEDED";
 // Identities (--auth-tokens): the caller may not do this to a job that is another user's.
 inline constexpr char kNotOwner[] = "NOT_OWNER";

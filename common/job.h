@@ -51,7 +51,7 @@ struct JobSpec {
   ActivationMode activations = ActivationMode::kModules;
   ForwardOptimization optimize = ForwardOptimization::kAuto;
   MeasureSelection measures;  // companion measures of each scored entry; none by default
-  int64_t priority = 0;  // higher runs first
+  int64_t priority = 0;       // higher runs first
   std::map<std::string, std::string> labels;
   // Past it the job ends FAILED and is not retried; zero takes the server's default.
   absl::Duration timeout = absl::ZeroDuration();
@@ -63,11 +63,11 @@ struct JobSpec {
 // How one attempt at a job ended.
 enum class AttemptOutcome {
   kSucceeded,
-  kFailed,     // the job's own failure (a model that does not load, ...): not retried
+  kFailed,  // the job's own failure (a model that does not load, ...): not retried
   kCancelled,
-  kTimedOut,   // ran past the job's timeout: not retried
-  kLost,       // the worker died or stopped renewing its lease: retried up to max attempts
-  kReturned,   // the worker or the server stopped first: retried, not counted as lost
+  kTimedOut,  // ran past the job's timeout: not retried
+  kLost,      // the worker died or stopped renewing its lease: retried up to max attempts
+  kReturned,  // the worker or the server stopped first: retried, not counted as lost
 };
 
 absl::string_view AttemptOutcomeName(AttemptOutcome outcome);
@@ -115,9 +115,9 @@ struct Job {
   std::string error;  // one line, when FAILED (or CANCELLED while running)
   bool cancel_requested = false;
   int64_t created_at_ms = 0;
-  int64_t started_at_ms = 0;   // 0 until a worker takes it
-  int64_t finished_at_ms = 0;  // 0 until it ends
-  std::vector<JobAttempt> history;  // every attempt, oldest first
+  int64_t started_at_ms = 0;                // 0 until a worker takes it
+  int64_t finished_at_ms = 0;               // 0 until it ends
+  std::vector<JobAttempt> history;          // every attempt, oldest first
   std::optional<SignatureSummary> summary;  // once SUCCEEDED
 };
 

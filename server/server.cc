@@ -15,13 +15,13 @@
 #include "common/host_name.h"
 #include "common/log_line.h"
 #include "common/status_macros.h"
+#include "common/subprocess.h"
 #include "server/api/authentication.h"
 #include "server/api/signature_service.h"
-#include "server/auth/token_registry.h"
 #include "server/api/worker_service.h"
+#include "server/auth/token_registry.h"
 #include "server/core/server_core.h"
 #include "server/http/http_server.h"
-#include "common/subprocess.h"
 #include "server/launchers/local_workers.h"
 #include "server/launchers/slurm_workers.h"
 
@@ -42,7 +42,6 @@ bool IsWildcard(const std::string& host) {
   return host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::";
 }
 
-
 }  // namespace
 
 Server::Server() = default;
@@ -59,11 +58,11 @@ absl::Status Server::ResolveDevices() {
     return absl::OkStatus();
   }
   // The server links no LibTorch: the worker says which devices it sees.
-  ASSIGN_OR_RETURN(CommandResult listed,
-                   RunCommand({options_.worker_binary, "--list-devices"}));
+  ASSIGN_OR_RETURN(CommandResult listed, RunCommand({options_.worker_binary, "--list-devices"}));
   if (listed.exit_code != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        options_.worker_binary, " --list-devices failed: ", absl::StripAsciiWhitespace(listed.err)));
+    return absl::FailedPreconditionError(
+        absl::StrCat(options_.worker_binary,
+                     " --list-devices failed: ", absl::StripAsciiWhitespace(listed.err)));
   }
   devices_ = absl::StrSplit(listed.out, '\n', absl::SkipWhitespace());
   return absl::OkStatus();
@@ -89,8 +88,24 @@ absl::Status Server::BuildAndStart(const Options& options) {
   ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> credentials,
                    GrpcServerCredentials(options_.transport));
   RETURN_IF_ERROR(CheckListenAddress(options_.transport, "--listen", options_.listen));
+
   if (!options_.http_listen.empty()) {
     RETURN_IF_ERROR(CheckListenAddress(options_.transport, "--http-listen", options_.http_listen));
+  }
+  // Without identities every caller may cancel, delete and run anyone's jobs: off loopback that
+  // is anyone on the network. A lab's server names its users; only --insecure (a network trusted
+  // as a whole, plaintext) goes without.
+  for (const auto& [flag, address] :
+       {std::pair<const char*, const std::string&>{"--listen", options_.listen},
+        {"--http-listen", options_.http_listen}}) {
+    if (options_.auth_tokens.empty() && !options_.transport.insecure && !address.empty() &&
+        !IsLoopbackAddress(address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          flag, "=", address,
+          " is reachable from other machines, and without --auth-tokens "
+          "anyone there could cancel, delete or run anyone's jobs: give --auth-tokens=FILE "
+          "(affsig-server add-user writes it)"));
+    }
   }
   if (!options_.slurm_tls_ca.empty() && !options_.transport.tls()) {
     return absl::InvalidArgumentError("--slurm-tls-ca needs TLS: give --tls-cert and --tls-key");
@@ -129,7 +144,7 @@ absl::Status Server::BuildAndStart(const Options& options) {
   if (!options_.auth_tokens.empty()) {
     ASSIGN_OR_RETURN(tokens_, auth::TokenRegistry::Open(options_.auth_tokens));
     local_worker_token = auth::NewToken();
-    tokens_->AddBuiltIn(core::Caller{"local-workers", core::Role::kWorker, {}},
+    tokens_->AddBuiltIn(core::Caller{core::kLocalWorkersUser, core::Role::kWorker, {}},
                         local_worker_token);
   }
   authentication_ = std::make_unique<api::Authentication>(tokens_.get());
@@ -212,10 +227,9 @@ absl::Status Server::BuildAndStart(const Options& options) {
     launchers::SlurmWorkersOptions slurm;
     slurm.sbatch_script = options_.slurm_submit;
     slurm.max_workers = options_.slurm_max_workers;
-    slurm.server_address =
-        !options_.slurm_server_address.empty()
-            ? options_.slurm_server_address
-            : absl::StrCat(IsWildcard(host) ? HostName() : host, ":", port);
+    slurm.server_address = !options_.slurm_server_address.empty()
+                               ? options_.slurm_server_address
+                               : absl::StrCat(IsWildcard(host) ? HostName() : host, ":", port);
     // Workers on Slurm nodes speak TLS to a TLS server, verifying it with the CA (a path on the
     // nodes) or the system's roots. A client certificate of theirs comes from the script's
     // AFFSIG_WORKER_ARGS or the server's environment (--export=ALL).
@@ -223,8 +237,8 @@ absl::Status Server::BuildAndStart(const Options& options) {
     if (!options_.slurm_tls_ca.empty()) {
       slurm.environment.push_back("AFFSIG_TLS_CA=" + options_.slurm_tls_ca);
     }
-    slurm_workers_ = std::make_unique<launchers::SlurmWorkers>(
-        slurm, [this]() -> absl::StatusOr<int64_t> {
+    slurm_workers_ =
+        std::make_unique<launchers::SlurmWorkers>(slurm, [this]() -> absl::StatusOr<int64_t> {
           ASSIGN_OR_RETURN(core::ServerStatus status, core_->GetStatus());
           return status.queued_jobs;
         });

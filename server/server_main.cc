@@ -50,9 +50,9 @@ ABSL_FLAG(std::string, auth_tokens, "",
 ABSL_FLAG(int64_t, max_queued_per_user, 0,
           "the most jobs one user may have QUEUED at once (0: no limit); a user's line in the "
           "tokens file may say max_queued_jobs=N");
-ABSL_FLAG(int64_t, max_upload_mb_per_user, 0,
-          "MiB of uploads one user may store (0: no limit); a user's line in the tokens file may "
-          "say max_upload_mb=N");
+ABSL_FLAG(int64_t, max_upload_bytes_per_user, 0,
+          "bytes of uploads one user may store (0: no limit); a user's line in the tokens file "
+          "may say max_upload_bytes=N");
 ABSL_FLAG(std::string, role, "user", "add-user: the new user's role, user, admin or worker");
 ABSL_FLAG(int64_t, lease_seconds, 15,
           "a worker's lease on its job; it renews it every third, and a lease not renewed in time "
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   options.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
   options.auth_tokens = absl::GetFlag(FLAGS_auth_tokens);
   options.max_queued_per_user = absl::GetFlag(FLAGS_max_queued_per_user);
-  options.max_upload_bytes_per_user = absl::GetFlag(FLAGS_max_upload_mb_per_user) << 20;
+  options.max_upload_bytes_per_user = absl::GetFlag(FLAGS_max_upload_bytes_per_user);
   options.version = AFFSIG_VERSION;
   options.devices = absl::GetFlag(FLAGS_devices);
   options.worker_binary = absl::GetFlag(FLAGS_worker_binary);

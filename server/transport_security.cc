@@ -95,11 +95,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
   return grpc::SslServerCredentials(options);
 }
 
+bool IsLoopbackAddress(absl::string_view address) {
+  return IsLoopbackHost(address.substr(0, address.rfind(':')));
+}
+
 absl::Status CheckListenAddress(const TransportSecurity& security, absl::string_view flag,
                                 absl::string_view address) {
   if (security.tls()) return absl::OkStatus();
-  const absl::string_view host = address.substr(0, address.rfind(':'));
-  if (IsLoopbackHost(host)) return absl::OkStatus();
+  if (IsLoopbackAddress(address)) return absl::OkStatus();
   if (!security.insecure) {
     return absl::FailedPreconditionError(absl::StrCat(
         flag, "=", address, " is reachable from other machines: serve TLS there (--tls-cert and ",

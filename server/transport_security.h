@@ -34,6 +34,9 @@ struct TransportSecurity {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
     const TransportSecurity& security);
 
+// 127.0.0.0/8, ::1 and localhost (HOST of a HOST:PORT address): hosts no other machine reaches.
+bool IsLoopbackAddress(absl::string_view address);
+
 // Whether the port that `flag` (e.g. "--listen") asks for at `address` (HOST:PORT) may be
 // served as `security` says: with TLS, or plaintext on loopback, or plaintext elsewhere with
 // --insecure (then it logs a warning). FAILED_PRECONDITION otherwise, naming the flags to give.

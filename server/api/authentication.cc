@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,8 +16,7 @@ namespace affsig::api {
 // call is over.
 class AuthenticationInterceptor final : public grpc::experimental::Interceptor {
  public:
-  AuthenticationInterceptor(Authentication& authentication,
-                            grpc::experimental::ServerRpcInfo* info)
+  AuthenticationInterceptor(Authentication& authentication, grpc::experimental::ServerRpcInfo* info)
       : authentication_(authentication), info_(info) {}
   ~AuthenticationInterceptor() override {
     if (began_) authentication_.End(info_->server_context(), this);
@@ -54,9 +54,11 @@ class AuthenticationInterceptor final : public grpc::experimental::Interceptor {
 
 namespace {
 
-class InterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+class AuthenticationInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit InterceptorFactory(Authentication& authentication) : authentication_(authentication) {}
+  explicit AuthenticationInterceptorFactory(Authentication& authentication)
+      : authentication_(authentication) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
     return new AuthenticationInterceptor(authentication_, info);
@@ -70,11 +72,10 @@ class InterceptorFactory final : public grpc::experimental::ServerInterceptorFac
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 Authentication::InterceptorFactory() {
-  return std::make_unique<class InterceptorFactory>(*this);
+  return std::make_unique<AuthenticationInterceptorFactory>(*this);
 }
 
-absl::StatusOr<core::Caller> Authentication::Authenticate(
-    absl::string_view authorization) const {
+absl::StatusOr<core::Caller> Authentication::Authenticate(absl::string_view authorization) const {
   if (registry_ == nullptr) return core::LocalCaller();
   return registry_->Authenticate(authorization);
 }
@@ -84,8 +85,9 @@ absl::StatusOr<core::Caller> Authentication::AuthenticateCall(
   if (registry_ != nullptr && authorization.empty()) {
     const std::shared_ptr<const grpc::AuthContext> peer = context.auth_context();
     if (peer != nullptr && peer->IsPeerAuthenticated()) {
-      for (const grpc::string_ref& name : peer->GetPeerIdentity()) {
-        return core::Caller{std::string(name.data(), name.size()), core::Role::kWorker, {}};
+      const std::vector<grpc::string_ref> names = peer->FindPropertyValues("x509_common_name");
+      if (!names.empty()) {
+        return registry_->FindWorker(absl::string_view(names[0].data(), names[0].size()));
       }
     }
   }
@@ -103,8 +105,8 @@ absl::StatusOr<core::Caller> Authentication::CallerOf(
 absl::StatusOr<core::Caller> Authentication::Authorize(const grpc::ServerContextBase* context,
                                                        Service service) const {
   ASSIGN_OR_RETURN(core::Caller caller, CallerOf(context));
-  const bool allowed = service == Service::kSignatures ? core::MayUseService(caller)
-                                                       : core::MayRunJobs(caller);
+  const bool allowed =
+      service == Service::kSignatures ? core::MayUseService(caller) : core::MayRunJobs(caller);
   if (allowed) return caller;
   const std::string refusal =
       service == Service::kSignatures

@@ -39,8 +39,8 @@ class Authentication {
   // Checks an HTTP request's Authorization header as a call's metadata is checked.
   absl::StatusOr<core::Caller> Authenticate(absl::string_view authorization) const;
   // A call's caller: its token's user; without a token, the worker a client certificate names
-  // (verified at the handshake against --tls-client-ca, which a lab gives its worker machines
-  // only), by its common name.
+  // by its common name (verified at the handshake against --tls-client-ca, which a lab gives
+  // its worker machines), when the tokens file has a `worker` line of that name.
   absl::StatusOr<core::Caller> AuthenticateCall(const grpc::ServerContextBase& context,
                                                 absl::string_view authorization) const;
 

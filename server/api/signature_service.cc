@@ -360,8 +360,8 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext* context,
                                              v1::Job* response) {
   auto caller = UserOf(context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  auto data = DataSpecFromProto(request->input_sha256(), request->data_source(),
-                                request->data_options());
+  auto data =
+      DataSpecFromProto(request->input_sha256(), request->data_source(), request->data_options());
   if (!data.ok()) return ToGrpcStatus(data.status());
   auto measures = MeasureSelectionFromProto(request->measures());
   if (!measures.ok()) return ToGrpcStatus(measures.status());
@@ -382,8 +382,8 @@ grpc::Status SignatureServiceImpl::SubmitJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status SignatureServiceImpl::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* request,
-                                          v1::Job* response) {
+grpc::Status SignatureServiceImpl::GetJob(grpc::ServerContext* context,
+                                          const v1::GetJobRequest* request, v1::Job* response) {
   auto caller = UserOf(context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto job = core_.GetJob(request->job_id());

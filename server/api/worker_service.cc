@@ -5,7 +5,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/error_reason.h"
 #include "proto/grpc_status.h"
 #include "proto/proto_types.h"
 
@@ -36,10 +39,19 @@ void LeaseToProto(const core::Lease& lease, v1::Lease* proto) {
 grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
                                          const v1::LeaseJobRequest* request,
                                          v1::LeaseJobResponse* response) {
-  if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return ToGrpcStatus(allowed);
+  auto caller = WorkerOf(context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (request->worker().empty() || request->device().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "a worker names itself and its device");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a worker names itself and its device");
+  }
+  // The server's own workers' names: a job they hold is returned when the server stops, and
+  // their exits end their leases. Another worker under such a name would take that with it.
+  if (absl::StartsWith(request->worker(), "local/") && caller->role != core::Role::kLocal &&
+      caller->user != core::kLocalWorkersUser) {
+    return ToGrpcStatus(
+        WithReason(absl::PermissionDeniedError(absl::StrCat(
+                       "'", request->worker(), "' is a name of the server's own workers")),
+                   reason::kRoleNotAllowed));
   }
   core::WorkerRequest worker;
   worker.worker = request->worker();
@@ -50,8 +62,8 @@ grpc::Status WorkerServiceImpl::LeaseJob(grpc::ServerContext* context,
   worker.data_roots.assign(request->capabilities().data_roots().begin(),
                            request->capabilities().data_roots().end());
   // The poll ends before the worker's own deadline for the call, so that it is answered.
-  absl::Duration wait = std::clamp(absl::Milliseconds(request->wait_ms()), absl::ZeroDuration(),
-                                   kMaxLeaseWait);
+  absl::Duration wait =
+      std::clamp(absl::Milliseconds(request->wait_ms()), absl::ZeroDuration(), kMaxLeaseWait);
   const absl::Duration until_deadline =
       absl::FromChrono(context->deadline()) - absl::Now() - absl::Seconds(1);
   wait = std::max(absl::ZeroDuration(), std::min(wait, until_deadline));
@@ -138,8 +150,8 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* context,
   return ToGrpcStatus(core_.leases().Complete(request->lease_id(), signature, request->note()));
 }
 
-grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context, const v1::FailJobRequest* request,
-                                        v1::FailJobResponse*) {
+grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* context,
+                                        const v1::FailJobRequest* request, v1::FailJobResponse*) {
   if (absl::Status allowed = CheckWorker(context); !allowed.ok()) return ToGrpcStatus(allowed);
   AttemptOutcome outcome;
   switch (request->outcome()) {

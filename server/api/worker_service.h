@@ -30,8 +30,11 @@ class WorkerServiceImpl final
 
  private:
   // The caller of a call to this service: a worker.
+  absl::StatusOr<core::Caller> WorkerOf(const grpc::ServerContextBase* context) const {
+    return authentication_.Authorize(context, Authentication::Service::kWorkers);
+  }
   absl::Status CheckWorker(const grpc::ServerContextBase* context) const {
-    return authentication_.Authorize(context, Authentication::Service::kWorkers).status();
+    return WorkerOf(context).status();
   }
 
   core::ServerCore& core_;

@@ -29,8 +29,7 @@ std::string Difference(const std::set<std::string>& a, const std::set<std::strin
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(
-    const std::string& tokens_file) {
+absl::StatusOr<std::unique_ptr<TokenRegistry>> TokenRegistry::Open(const std::string& tokens_file) {
   ASSIGN_OR_RETURN(std::vector<TokenEntry> entries, ReadTokensFile(tokens_file));
   std::unique_ptr<TokenRegistry> registry(new TokenRegistry(tokens_file));
   absl::MutexLock lock(&registry->mutex_);
@@ -67,14 +66,23 @@ absl::StatusOr<core::Caller> TokenRegistry::Authenticate(absl::string_view autho
   // Every entry is compared, and each comparison reads every byte: no early exit.
   for (const std::vector<TokenEntry>* entries : {&file_entries_, &built_in_}) {
     for (const TokenEntry& entry : *entries) {
-      const bool equal = entry.token_sha256.size() == presented.size() &&
-                         CRYPTO_memcmp(entry.token_sha256.data(), presented.data(),
-                                       presented.size()) == 0;
+      const bool equal =
+          entry.token_sha256.size() == presented.size() &&
+          CRYPTO_memcmp(entry.token_sha256.data(), presented.data(), presented.size()) == 0;
       if (equal) found = &entry;
     }
   }
   if (found == nullptr) return absl::UnauthenticatedError("unknown token");
   return found->caller;
+}
+
+absl::StatusOr<core::Caller> TokenRegistry::FindWorker(absl::string_view name) const {
+  absl::ReaderMutexLock lock(&mutex_);
+  for (const TokenEntry& entry : file_entries_) {
+    if (entry.caller.user == name && entry.caller.role == core::Role::kWorker) return entry.caller;
+  }
+  return absl::UnauthenticatedError(absl::StrCat("no token, and the client certificate's name '",
+                                                 name, "' is no worker's in the tokens file"));
 }
 
 }  // namespace affsig::auth

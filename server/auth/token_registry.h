@@ -31,6 +31,10 @@ class TokenRegistry {
   // otherwise, with a message that never repeats the token. The token's hash is compared with
   // every user's in constant time, so that the time taken tells nothing of how close it came.
   absl::StatusOr<core::Caller> Authenticate(absl::string_view authorization) const;
+  // The worker the file names `name` (a verified client certificate's common name): a
+  // certificate is revoked, as a token is, by removing the worker's line. UNAUTHENTICATED when
+  // no `worker` line has that name.
+  absl::StatusOr<core::Caller> FindWorker(absl::string_view name) const;
 
  private:
   explicit TokenRegistry(std::string path) : path_(std::move(path)) {}

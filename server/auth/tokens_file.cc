@@ -26,6 +26,9 @@ namespace {
 constexpr char kTokenPrefix[] = "affsig_";
 constexpr int kTokenBytes = 32;
 
+// Names the server gives itself: the owner of jobs from before identities and the local workers.
+constexpr absl::string_view kReservedNames[] = {kUnknownOwner, core::kLocalWorkersUser};
+
 bool IsUserName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
@@ -34,27 +37,36 @@ bool IsUserName(absl::string_view name) {
   return true;
 }
 
+// The messages about a line never repeat its fields: an admin who pasted a token where its hash
+// belongs would find it in the server's log otherwise.
 absl::Status CheckUserName(absl::string_view name) {
-  if (IsUserName(name)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "user name '", name, "': 1 to 64 letters, digits and . _ - @"));
+  if (!IsUserName(name)) {
+    return absl::InvalidArgumentError("a user's name is 1 to 64 letters, digits and . _ - @");
+  }
+  for (absl::string_view reserved : kReservedNames) {
+    if (name == reserved) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the name '", reserved, "' is the server's own: choose another"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // One "key=value" quota field of a line.
 absl::Status ParseQuota(absl::string_view field, core::UserQuotas& quotas) {
   const std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(field, '=');
   int64_t value = 0;
-  if (!absl::SimpleAtoi(kv.second, &value) || value < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", field, "': a quota is a number, 0 or more"));
+  // Up to 2^62: beyond, the sums of a user's bytes could overflow.
+  if (!absl::SimpleAtoi(kv.second, &value) || value < 0 || value > (int64_t{1} << 62)) {
+    return absl::InvalidArgumentError("a quota's value is a number, 0 or more");
   }
   if (kv.first == "max_queued_jobs") {
     quotas.max_queued_jobs = value;
-  } else if (kv.first == "max_upload_mb") {
-    quotas.max_upload_bytes = value << 20;
+  } else if (kv.first == "max_upload_bytes") {
+    quotas.max_upload_bytes = value;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown field '", kv.first, "': max_queued_jobs=N or max_upload_mb=N"));
+    return absl::InvalidArgumentError(
+        "after the hash only max_queued_jobs=N and max_upload_bytes=N may follow");
   }
   return absl::OkStatus();
 }
@@ -63,16 +75,18 @@ absl::StatusOr<TokenEntry> ParseLine(absl::string_view line) {
   const std::vector<absl::string_view> fields =
       absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   if (fields.size() < 3) {
-    return absl::InvalidArgumentError("expected NAME ROLE SHA256 [max_queued_jobs=N] "
-                                      "[max_upload_mb=N]");
+    return absl::InvalidArgumentError(
+        "expected NAME ROLE SHA256 [max_queued_jobs=N] [max_upload_bytes=N]");
   }
   TokenEntry entry;
   RETURN_IF_ERROR(CheckUserName(fields[0]));
   entry.caller.user = std::string(fields[0]);
-  ASSIGN_OR_RETURN(entry.caller.role, core::ParseRole(fields[1]));
+  absl::StatusOr<core::Role> role = core::ParseRole(fields[1]);
+  if (!role.ok()) return absl::InvalidArgumentError("the role is user, admin or worker");
+  entry.caller.role = *role;
   if (!IsSha256Hex(fields[2])) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", fields[2], "' is not a sha256 (64 hex digits) of a token"));
+        "the third field is the sha256 (64 hex digits) of a token, never the token itself");
   }
   entry.token_sha256 = absl::AsciiStrToLower(fields[2]);
   for (size_t i = 3; i < fields.size(); ++i) {
@@ -84,8 +98,8 @@ absl::StatusOr<TokenEntry> ParseLine(absl::string_view line) {
 absl::StatusOr<std::string> ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot read the tokens file ", path, ": ",
-                                            std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read the tokens file ", path, ": ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -113,8 +127,8 @@ absl::StatusOr<std::vector<TokenEntry>> ParseTokens(absl::string_view text,
           absl::StrCat(source, ":", number, ": user '", entry->caller.user, "' again"));
     }
     if (!hashes.insert(entry->token_sha256).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ":", number, ": the token of '", entry->caller.user, "' is another user's"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ":", number, ": the token of '",
+                                                     entry->caller.user, "' is another user's"));
     }
     entries.push_back(*std::move(entry));
   }
@@ -132,9 +146,8 @@ std::string NewToken() {
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
     std::abort();
   }
-  return absl::StrCat(kTokenPrefix,
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+  return absl::StrCat(kTokenPrefix, absl::BytesToHexString(absl::string_view(
+                                        reinterpret_cast<const char*>(bytes), sizeof(bytes))));
 }
 
 std::string TokenSha256(absl::string_view token) {
@@ -157,8 +170,9 @@ absl::StatusOr<std::string> AddUser(const std::string& path, absl::string_view n
     }
   }
   const std::string token = NewToken();
-  const std::string line = absl::StrCat(
-      text.empty() || absl::EndsWith(text, "\n") ? "" : "\n", name, " ", core::RoleName(role), " ", TokenSha256(token), "\n");
+  const std::string line =
+      absl::StrCat(text.empty() || absl::EndsWith(text, "\n") ? "" : "\n", name, " ",
+                   core::RoleName(role), " ", TokenSha256(token), "\n");
   // The file names who may use the server: private to its owner, as an ssh authorized_keys.
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -1,9 +1,10 @@
 // The tokens file (--auth-tokens): who may call the server. One user per line,
 //
-//   NAME ROLE SHA256-OF-TOKEN [max_queued_jobs=N] [max_upload_mb=N]
+//   NAME ROLE SHA256-OF-TOKEN [max_queued_jobs=N] [max_upload_bytes=N]
 //
 // ROLE is user, admin or worker; the optional fields override the server's per-user quotas for
-// that user. Blank lines and lines starting with '#' are ignored. Only hashes are stored: the
+// that user. Blank lines and lines starting with '#' are ignored. The names "unknown" and
+// "local-workers" are the server's own. Only hashes are stored: the
 // file reveals no token, and a token is shown once, by AddUser.
 #ifndef AFFSIG_SERVER_AUTH_TOKENS_FILE_H_
 #define AFFSIG_SERVER_AUTH_TOKENS_FILE_H_
@@ -18,7 +19,7 @@
 namespace affsig::auth {
 
 struct TokenEntry {
-  core::Caller caller;        // user, role and quotas
+  core::Caller caller;       // user, role and quotas
   std::string token_sha256;  // lower-case hex
 };
 

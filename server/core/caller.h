@@ -42,6 +42,10 @@ struct Caller {
 // The caller of a server without --auth-tokens.
 Caller LocalCaller();
 
+// The user the server's own local workers call as (server.h makes their token at start); the
+// only one whose workers may lease under "local/" names, which the server trusts to die with it.
+inline constexpr char kLocalWorkersUser[] = "local-workers";
+
 // May `caller` cancel or delete what `owner` owns?
 bool MayManage(const Caller& caller, absl::string_view owner);
 // May `caller` submit, upload and read (users and admins), or lease jobs (workers)?

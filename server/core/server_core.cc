@@ -30,7 +30,16 @@ void Audit(const Caller& caller, absl::string_view what) {
   LogLine(absl::StrCat("audit: ", caller.user, " (", RoleName(caller.role), ") ", what));
 }
 
-std::string Mib(int64_t bytes) { return absl::StrCat(bytes >> 20, " MiB"); }
+// An upload refused by its owner's quota, audited.
+absl::Status UploadQuotaExceeded(absl::string_view owner, int64_t owned, int64_t quota) {
+  absl::Status refused = WithReason(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "quota max-upload-bytes-per-user: ", owner, "'s uploads take ", owned,
+          " bytes, this one would pass the limit of ", quota, " bytes; ask an admin to raise it")),
+      reason::kQuotaExceeded);
+  LogLine(absl::StrCat("audit: ", owner, " refused: upload: ", refused.message()));
+  return refused;
+}
 
 }  // namespace
 
@@ -45,11 +54,7 @@ PendingUpload::~PendingUpload() = default;
 absl::Status PendingUpload::Append(absl::string_view bytes) {
   received_ += static_cast<int64_t>(bytes.size());
   if (quota_bytes_ > 0 && owned_bytes_ + received_ > quota_bytes_) {
-    return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                          "quota max-upload-mb-per-user: ", owner_, "'s uploads take ",
-                          Mib(owned_bytes_), ", this one would pass the limit of ",
-                          Mib(quota_bytes_), "; ask an admin to raise it")),
-                      reason::kQuotaExceeded);
+    return UploadQuotaExceeded(owner_, owned_bytes_, quota_bytes_);
   }
   return upload_->Append(bytes);
 }
@@ -86,10 +91,10 @@ std::vector<std::string> ServerCore::RecoverySummary() const {
   const store::Recovery& recovery = queue_->recovery();
   std::vector<std::string> lines;
   if (recovery.requeued + recovery.cancelled + recovery.kept > 0) {
-    lines.push_back(absl::StrCat(
-        "jobs left RUNNING by an earlier run: ", recovery.requeued, " requeued, ",
-        recovery.cancelled, " cancelled (a cancel was requested), ", recovery.kept,
-        " still held by remote workers"));
+    lines.push_back(absl::StrCat("jobs left RUNNING by an earlier run: ", recovery.requeued,
+                                 " requeued, ", recovery.cancelled,
+                                 " cancelled (a cancel was requested), ", recovery.kept,
+                                 " still held by remote workers"));
   }
   if (recovery.summarized > 0) {
     lines.push_back(absl::StrCat("signature statistics computed for ", recovery.summarized,
@@ -117,8 +122,7 @@ JobView ServerCore::View(Job job) const {
 }
 
 absl::StatusOr<std::unique_ptr<PendingUpload>> ServerCore::BeginUpload(const Caller& caller) {
-  const int64_t quota =
-      caller.quotas.max_upload_bytes.value_or(options_.max_upload_bytes_per_user);
+  const int64_t quota = caller.quotas.max_upload_bytes.value_or(options_.max_upload_bytes_per_user);
   int64_t owned = 0;
   if (quota > 0) {
     ASSIGN_OR_RETURN(owned, catalog_->BytesOwnedBy(caller.user));
@@ -131,6 +135,16 @@ absl::StatusOr<std::unique_ptr<PendingUpload>> ServerCore::BeginUpload(const Cal
 absl::StatusOr<UploadedBlob> ServerCore::FinishUpload(PendingUpload& upload,
                                                       absl::string_view announced_sha256,
                                                       BlobKind kind, absl::string_view name) {
+  // Uploads end one at a time: the check of the owner's bytes, the storing and the recording are
+  // one step, so that uploads made side by side cannot pass a quota together.
+  absl::MutexLock lock(&finishing_uploads_);
+  const bool stored_before = IsSha256Hex(announced_sha256) && blobs_->Contains(announced_sha256);
+  if (upload.quota_bytes_ > 0 && !stored_before) {
+    ASSIGN_OR_RETURN(const int64_t owned, catalog_->BytesOwnedBy(upload.owner_));
+    if (owned + upload.received_ > upload.quota_bytes_) {
+      return UploadQuotaExceeded(upload.owner_, owned, upload.quota_bytes_);
+    }
+  }
   ASSIGN_OR_RETURN(store::StoredBlob stored, upload.upload_->Finish(announced_sha256));
   // Only the file's own name: a client's directories are none of the server's business.
   const std::string file_name = std::filesystem::path(std::string(name)).filename().string();
@@ -226,8 +240,7 @@ absl::StatusOr<JobView> ServerCore::SubmitJob(const Caller& caller, JobSpec spec
   if (!catalog_->Get(spec.model_sha256, BlobKind::kModel).ok()) {
     ASSIGN_OR_RETURN(std::string path, blobs_->PathOf(spec.model_sha256));
     const auto size = static_cast<int64_t>(std::filesystem::file_size(path));
-    RETURN_IF_ERROR(
-        catalog_->Record(spec.model_sha256, BlobKind::kModel, size, "", caller.user));
+    RETURN_IF_ERROR(catalog_->Record(spec.model_sha256, BlobKind::kModel, size, "", caller.user));
   }
   store::SubmitOptions submit;
   submit.owner = caller.user;
@@ -244,9 +257,8 @@ absl::StatusOr<JobView> ServerCore::SubmitJob(const Caller& caller, JobSpec spec
   }
   Job job = *std::move(submitted);
   if (!created) return View(std::move(job));  // a retried submission: the job it made
-  LogLine(absl::StrCat("job ", job.id, " QUEUED by ", caller.user,
-                       " model=", job.spec.model_sha256.substr(0, 12),
-                       " priority=", job.spec.priority,
+  LogLine(absl::StrCat("job ", job.id, " QUEUED by ", caller.user, " model=",
+                       job.spec.model_sha256.substr(0, 12), " priority=", job.spec.priority,
                        job.spec.name.empty() ? "" : absl::StrCat(" name=", job.spec.name)));
   monitor_.JobChanged(job.id);
   leases_.NotifyQueued();
@@ -268,14 +280,14 @@ absl::StatusOr<Page<JobView>> ServerCore::ListJobs(const JobFilter& filter,
 }
 
 absl::StatusOr<Job> ServerCore::JobToManage(const Caller& caller, absl::string_view id,
-                                             absl::string_view action) {
+                                            absl::string_view action) {
   ASSIGN_OR_RETURN(Job job, queue_->Get(id));
   if (MayManage(caller, job.owner)) return job;
   Audit(caller, absl::StrCat("refused: ", action, " job ", id, " of ", job.owner));
-  return WithReason(absl::PermissionDeniedError(absl::StrCat(
-                        "job ", id, " is ", job.owner, "'s: only its owner or an admin may ",
-                        action, " it")),
-                    reason::kNotOwner);
+  return WithReason(
+      absl::PermissionDeniedError(absl::StrCat(
+          "job ", id, " is ", job.owner, "'s: only its owner or an admin may ", action, " it")),
+      reason::kNotOwner);
 }
 
 absl::StatusOr<JobView> ServerCore::CancelJob(const Caller& caller, absl::string_view id) {

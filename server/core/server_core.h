@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/blob_info.h"
 #include "common/job.h"
@@ -64,8 +65,8 @@ class PendingUpload {
 
  private:
   friend class ServerCore;
-  PendingUpload(std::unique_ptr<store::BlobUpload> upload, std::string owner,
-                int64_t quota_bytes, int64_t owned_bytes);
+  PendingUpload(std::unique_ptr<store::BlobUpload> upload, std::string owner, int64_t quota_bytes,
+                int64_t owned_bytes);
   std::unique_ptr<store::BlobUpload> upload_;
   const std::string owner_;
   const int64_t quota_bytes_;  // 0: none
@@ -90,7 +91,7 @@ struct ServerStatus {
   int64_t queued_jobs = 0;
   int64_t running_jobs = 0;
   std::map<JobState, int64_t> jobs_by_state;  // a state with no job may be missing
-  CounterValues counters;                      // since the server started
+  CounterValues counters;                     // since the server started
   int64_t max_upload_bytes = 0;
   int64_t started_at_ms = 0;
   std::vector<std::string> data_roots;
@@ -137,8 +138,7 @@ class ServerCore {
   absl::Status DeleteJob(const Caller& caller, absl::string_view id);
 
   absl::StatusOr<StoredSignature> GetSignature(absl::string_view id);
-  absl::StatusOr<Page<StoredSignature>> ListSignatures(const JobFilter& filter,
-                                                       bool with_entries,
+  absl::StatusOr<Page<StoredSignature>> ListSignatures(const JobFilter& filter, bool with_entries,
                                                        const PageRequest& page);
 
   absl::StatusOr<ServerStatus> GetStatus();
@@ -162,6 +162,7 @@ class ServerCore {
   JobLeases leases_;
   JobWatchers watchers_;
   SignatureAnalyses analyses_;
+  absl::Mutex finishing_uploads_;
   const int64_t started_at_ms_;
 };
 

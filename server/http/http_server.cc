@@ -225,8 +225,7 @@ void HttpServer::Signature(const httplib::Request& request, httplib::Response& r
     v1::GetJobRequest job_request;
     job_request.set_job_id(signature_request.job_id());
     v1::Job job;
-    if (Call(*stub_, &Stub::GetJob, request, job_request, job).ok() &&
-        job.finished_at_ms() != 0 &&
+    if (Call(*stub_, &Stub::GetJob, request, job_request, job).ok() && job.finished_at_ms() != 0 &&
         request.get_header_value("If-None-Match") == SignatureEtag(job, options_.version)) {
       response.status = 304;
       response.set_header("ETag", SignatureEtag(job, options_.version));

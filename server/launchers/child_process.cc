@@ -6,10 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <algorithm>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -27,10 +26,10 @@ absl::StatusOr<Child> SpawnBoundChild(const std::vector<std::string>& argv,
   for (const std::string& entry : environment) env.push_back(const_cast<char*>(entry.c_str()));
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const absl::string_view name = absl::string_view(*entry).substr(0, std::strcspn(*entry, "="));
-    const bool replaced = std::any_of(environment.begin(), environment.end(),
-                                      [&name](const std::string& given) {
-                                        return absl::StartsWith(given, absl::StrCat(name, "="));
-                                      });
+    const bool replaced =
+        std::any_of(environment.begin(), environment.end(), [&name](const std::string& given) {
+          return absl::StartsWith(given, absl::StrCat(name, "="));
+        });
     if (!replaced) env.push_back(*entry);
   }
   env.push_back(nullptr);

@@ -47,24 +47,24 @@ std::vector<std::string> LocalWorkers::Names(const std::vector<std::string>& dev
   std::map<std::string, int> seen;
   for (const std::string& device : devices) {
     const int n = seen[device]++;
-    names.push_back(n == 0 ? absl::StrCat("local/", device) : absl::StrCat("local/", device, ".", n));
+    names.push_back(n == 0 ? absl::StrCat("local/", device)
+                           : absl::StrCat("local/", device, ".", n));
   }
   return names;
 }
 
 std::vector<std::string> LocalWorkers::Arguments(size_t index) const {
   const std::string& device = options_.devices[index];
-  std::vector<std::string> args = {options_.worker_binary,
-                                   "--server=" + options_.server_address,
-                                   "--device=" + device,
-                                   "--name=" + names_[index],
-                                   absl::StrCat("--threads=", options_.threads),
-                                   "--server-data-dir=" + options_.server_data_dir,
-                                   absl::StrCat("--cache-dir=", options_.cache_dir, "/",
-                                                absl::StrReplaceAll(names_[index],
-                                                                    {{"local/", ""}, {":", "-"}})),
-                                   absl::StrCat("--stop-grace=", absl::ToInt64Seconds(
-                                                                     options_.stop_grace))};
+  std::vector<std::string> args = {
+      options_.worker_binary,
+      "--server=" + options_.server_address,
+      "--device=" + device,
+      "--name=" + names_[index],
+      absl::StrCat("--threads=", options_.threads),
+      "--server-data-dir=" + options_.server_data_dir,
+      absl::StrCat("--cache-dir=", options_.cache_dir, "/",
+                   absl::StrReplaceAll(names_[index], {{"local/", ""}, {":", "-"}})),
+      absl::StrCat("--stop-grace=", absl::ToInt64Seconds(options_.stop_grace))};
   for (const std::string& root : options_.data_roots) args.push_back("--data-root=" + root);
   return args;
 }
@@ -86,10 +86,10 @@ void LocalWorkers::Supervise(size_t index) {
       absl::MutexLock lock(&mutex_);
       if (stopping_) return;
       // Spawned under the lock, so that Stop sees every pid it must signal.
-      child = SpawnBoundChild(Arguments(index), options_.token.empty()
-                                                    ? std::vector<std::string>()
-                                                    : std::vector<std::string>{
-                                                          "AFFSIG_TOKEN=" + options_.token});
+      child = SpawnBoundChild(Arguments(index),
+                              options_.token.empty()
+                                  ? std::vector<std::string>()
+                                  : std::vector<std::string>{"AFFSIG_TOKEN=" + options_.token});
       if (child.ok()) slots_[index].pid = child->pid;
     }
     const absl::Time started = absl::Now();
@@ -110,8 +110,7 @@ void LocalWorkers::Supervise(size_t index) {
       siginfo_t ended;
       waitid(P_PID, child->pid, &ended, WEXITED | WNOWAIT);
     } else {
-      LogLine(absl::StrCat("cannot start the worker for ", device, ": ",
-                           child.status().message()));
+      LogLine(absl::StrCat("cannot start the worker for ", device, ": ", child.status().message()));
     }
     bool stopping = false;
     {
@@ -124,7 +123,8 @@ void LocalWorkers::Supervise(size_t index) {
     if (child.ok()) {
       on_exit_(name, absl::StrCat("worker lost: ", DescribeExit(status)));
       if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerExitRestartMe) {
-        LogLine(absl::StrCat(name, " stopped itself to drop a job it could not interrupt; "
+        LogLine(absl::StrCat(name,
+                             " stopped itself to drop a job it could not interrupt; "
                              "starting it again"));
         backoff = kFirstBackoff;
         continue;

@@ -13,7 +13,6 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/blob_info.h"
-#include "common/job.h"
 #include "server/store/database.h"
 #include "server/store/page_token.h"
 
@@ -26,8 +25,8 @@ class BlobCatalog {
 
   // Records a blob of `kind` that `owner` uploaded; a blob recorded before keeps its first
   // name, time and owner (a name or size it lacked is filled in).
-  absl::Status Record(absl::string_view sha256, BlobKind kind, int64_t size,
-                      absl::string_view name, absl::string_view owner = kUnknownOwner);
+  absl::Status Record(absl::string_view sha256, BlobKind kind, int64_t size, absl::string_view name,
+                      absl::string_view owner);
   // NOT_FOUND when no blob of `kind` has this digest.
   absl::StatusOr<BlobInfo> Get(absl::string_view sha256, BlobKind kind);
   // Newest first.

@@ -121,9 +121,8 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, const SubmitOptions& o
       if (!queued->Step()) return queued->status();
       if (queued->Int(0) >= options.max_queued_for_owner) {
         return WithReason(absl::ResourceExhaustedError(absl::StrCat(
-                              "quota max-queued-per-user: ", options.owner, " has ",
-                              queued->Int(0), " jobs queued, the limit is ",
-                              options.max_queued_for_owner,
+                              "quota max-queued-per-user: ", options.owner, " has ", queued->Int(0),
+                              " jobs queued, the limit is ", options.max_queued_for_owner,
                               "; submit again when some have started")),
                           reason::kQuotaExceeded);
       }
@@ -234,8 +233,8 @@ absl::StatusOr<std::optional<Claimed>> JobQueue::Claim(const LeaseHolder& holder
 }
 
 absl::StatusOr<OpenAttempt> JobQueue::FindOpen(absl::string_view lease_id) {
-  ASSIGN_OR_RETURN(auto select,
-                   db_->Prepare(absl::StrCat("SELECT ", kOpenAttemptColumns, " AND a.lease_id = ?")));
+  ASSIGN_OR_RETURN(auto select, db_->Prepare(absl::StrCat("SELECT ", kOpenAttemptColumns,
+                                                          " AND a.lease_id = ?")));
   select->Bind(1, lease_id);
   if (!select->Step()) {
     RETURN_IF_ERROR(select->status());
@@ -302,7 +301,8 @@ absl::Status JobQueue::AfterLostAttempt(const OpenAttempt& attempt, AttemptOutco
                                 "outcome = 'LOST' ORDER BY attempt"));
   lost->Bind(1, attempt.job_id);
   std::vector<std::string> reasons;
-  while (lost->Step()) reasons.push_back(absl::StrCat("attempt ", lost->Int(0), ": ", lost->Text(1)));
+  while (lost->Step())
+    reasons.push_back(absl::StrCat("attempt ", lost->Int(0), ": ", lost->Text(1)));
   RETURN_IF_ERROR(lost->status());
   const auto count = static_cast<int64_t>(reasons.size());
   if (count >= policy.max_attempts) {
@@ -365,7 +365,8 @@ absl::Status JobQueue::Delete(absl::string_view id) {
                           "job '", id, "' is RUNNING: cancel it first, then delete it")),
                       reason::kJobRunning);
   }
-  ASSIGN_OR_RETURN(auto remove, db_->Prepare("DELETE FROM jobs WHERE id = ? AND state != 'RUNNING'"));
+  ASSIGN_OR_RETURN(auto remove,
+                   db_->Prepare("DELETE FROM jobs WHERE id = ? AND state != 'RUNNING'"));
   remove->Bind(1, id);
   return remove->Run();
 }

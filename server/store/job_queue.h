@@ -1,5 +1,6 @@
 // The durable job queue in SQLite: submission, the order workers lease jobs in (priority, then
-// round-robin among users, then submission order), every attempt at a job and how it ended, listing and deletion.
+// round-robin among users, then submission order), every attempt at a job and how it ended, listing
+// and deletion.
 //
 // A worker holds a RUNNING job by a lease: the id of the job's open attempt. Only that lease may
 // end the attempt, and a job's entries are written with its SUCCEEDED state in the transaction
@@ -51,16 +52,16 @@ struct Claimed {
 
 // What becomes of a job whose worker was lost (outcome LOST).
 struct RetryPolicy {
-  int64_t max_attempts = 3;  // lost attempts after which the job ends FAILED
+  int64_t max_attempts = 3;                   // lost attempts after which the job ends FAILED
   absl::Duration backoff = absl::Seconds(1);  // before the next attempt; doubles each time
   absl::Duration max_backoff = absl::Minutes(1);
 };
 
 // What opening the queue found of a previous run that crashed or stopped.
 struct Recovery {
-  int64_t requeued = 0;   // RUNNING on a local worker (gone with the server) or on none
-  int64_t cancelled = 0;  // RUNNING with a cancel requested: not run again
-  int64_t kept = 0;       // RUNNING on a remote worker, whose lease stays open
+  int64_t requeued = 0;    // RUNNING on a local worker (gone with the server) or on none
+  int64_t cancelled = 0;   // RUNNING with a cancel requested: not run again
+  int64_t kept = 0;        // RUNNING on a remote worker, whose lease stays open
   int64_t summarized = 0;  // SUCCEEDED before signatures had summaries, summarized now
 };
 
@@ -93,8 +94,8 @@ class JobQueue {
   absl::StatusOr<std::map<JobState, int64_t>> CountByState();
 
   // The next QUEUED job whose backoff has passed — the highest priority; among equal ones the
-  // oldest job of the user whose last job started longest ago (fair share) — now RUNNING under a new lease that `holder`
-  // holds; nullopt when none waits.
+  // oldest job of the user whose last job started longest ago (fair share) — now RUNNING under a
+  // new lease that `holder` holds; nullopt when none waits.
   absl::StatusOr<std::optional<Claimed>> Claim(const LeaseHolder& holder);
   // Ends the attempt of `lease_id` SUCCEEDED and stores the entries with the job's SUCCEEDED
   // state; `note` is the attempt's reason (how it ran). FAILED_PRECONDITION (reason

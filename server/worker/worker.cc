@@ -35,7 +35,7 @@ struct Worker::Attempt {
   StopReason stop ABSL_GUARDED_BY(mutex) = StopReason::kNone;
   absl::Time stop_at ABSL_GUARDED_BY(mutex);
   bool computing ABSL_GUARDED_BY(mutex) = true;  // the runner is at work
-  bool done ABSL_GUARDED_BY(mutex) = false;       // the end is delivered: renewals stop
+  bool done ABSL_GUARDED_BY(mutex) = false;      // the end is delivered: renewals stop
 
   void StopFor(StopReason reason, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
     if (stop != StopReason::kNone) return;
@@ -89,8 +89,7 @@ absl::Status Worker::Run() {
     for (const std::string& root : options_.runner.data_roots) {
       request.mutable_capabilities()->add_data_roots(root);
     }
-    absl::StatusOr<std::optional<v1::Lease>> lease =
-        client_.LeaseJob(request, options_.lease_wait);
+    absl::StatusOr<std::optional<v1::Lease>> lease = client_.LeaseJob(request, options_.lease_wait);
     if (!lease.ok()) {
       if (stopping()) break;
       if (lease.status().code() == absl::StatusCode::kInvalidArgument ||
@@ -219,8 +218,8 @@ void Worker::EndAttempt(Attempt& attempt, const v1::Lease& lease, StopReason sto
     if (ended.ok()) {
       LogLine(signature.ok()
                   ? absl::StrCat("job ", job_id, " done: ", signature->size(), " entries")
-                  : absl::StrCat("job ", job_id, " ended ", v1::AttemptOutcome_Name(outcome),
-                                 ": ", reason));
+                  : absl::StrCat("job ", job_id, " ended ", v1::AttemptOutcome_Name(outcome), ": ",
+                                 reason));
       return;
     }
     const bool transient = ended.code() == absl::StatusCode::kUnavailable ||
@@ -252,9 +251,8 @@ void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
     v1::HeartbeatRequest request;
     {
       absl::MutexLock lock(&attempt.mutex);
-      auto done = [&attempt]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(attempt.mutex) {
-        return attempt.done;
-      };
+      auto done = [&attempt]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(attempt.mutex) { return attempt.done; };
       if (attempt.mutex.AwaitWithTimeout(absl::Condition(&done), kCheckEvery)) return;
       const absl::Time now = absl::Now();
       if (now >= deadline) attempt.StopFor(StopReason::kDeadline, now);
@@ -271,8 +269,7 @@ void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
         LogLine(absl::StrCat("job ", job_id, " did not stop within ",
                              absl::FormatDuration(options_.stop_within),
                              ": exiting to drop it (exit status ", kWorkerExitRestartMe, ")"));
-        if (attempt.stop == StopReason::kCancelled ||
-            attempt.stop == StopReason::kWorkerStopping) {
+        if (attempt.stop == StopReason::kCancelled || attempt.stop == StopReason::kWorkerStopping) {
           client_
               .FailJob(lease.lease_id(),
                        attempt.stop == StopReason::kCancelled ? v1::ATTEMPT_CANCELLED
@@ -313,8 +310,8 @@ void Worker::Renew(Attempt& attempt, const v1::Lease& lease) {
     } else if (!unreachable_logged) {
       // The server may be restarting: the job goes on, and so do the renewals.
       unreachable_logged = true;
-      LogLine(absl::StrCat("job ", job_id, ": cannot renew the lease (retrying): ",
-                           response.status().message()));
+      LogLine(absl::StrCat("job ", job_id,
+                           ": cannot renew the lease (retrying): ", response.status().message()));
     }
   }
 }

@@ -26,13 +26,13 @@ namespace affsig::worker {
 class Worker {
  public:
   struct Options {
-    std::string server;      // HOST:PORT
-    std::string token;       // for a server with --auth-tokens: one of the worker role
+    std::string server;  // HOST:PORT
+    std::string token;   // for a server with --auth-tokens: one of the worker role
     // TLS or plaintext (proto/channel_credentials.h).
     std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-    std::string name;        // unique among the server's workers
-    std::string host;        // this machine, for people
-    RunnerOptions runner;    // device, threads, data roots
+    std::string name;      // unique among the server's workers
+    std::string host;      // this machine, for people
+    RunnerOptions runner;  // device, threads, data roots
     BlobCacheOptions cache;
     absl::Duration idle_exit = absl::ZeroDuration();  // zero: never
     // On Stop, how long the running job may take to finish before it is returned.

@@ -68,7 +68,6 @@ ABSL_FLAG(bool, list_devices, false, "print the devices this worker can use, one
 
 namespace {
 
-
 std::string DefaultCacheDir() {
   if (const char* cache = std::getenv("XDG_CACHE_HOME"); cache != nullptr && *cache != '\0') {
     return absl::StrCat(cache, "/affsig-worker");
@@ -105,7 +104,8 @@ int main(int argc, char** argv) {
   options.server = absl::GetFlag(FLAGS_server);
   if (options.server.empty()) {
     const char* env = std::getenv("AFFSIG_SERVER");
-    if (env == nullptr || *env == '\0') return Fail("--server=HOST:PORT (or $AFFSIG_SERVER) is needed");
+    if (env == nullptr || *env == '\0')
+      return Fail("--server=HOST:PORT (or $AFFSIG_SERVER) is needed");
     options.server = env;
   }
   absl::StatusOr<std::string> token = affsig::FindAuthToken(absl::GetFlag(FLAGS_token));
@@ -141,12 +141,12 @@ int main(int argc, char** argv) {
   options.name = absl::GetFlag(FLAGS_name);
   if (options.name.empty()) {
     const char* slurm_job = std::getenv("SLURM_JOB_ID");
-    options.name = absl::StrCat(options.host, "/", options.runner.device, "/",
-                                slurm_job != nullptr ? absl::StrCat("slurm-", slurm_job)
-                                                     : absl::StrCat("pid-", getpid()));
+    options.name = absl::StrCat(
+        options.host, "/", options.runner.device, "/",
+        slurm_job != nullptr ? absl::StrCat("slurm-", slurm_job) : absl::StrCat("pid-", getpid()));
   }
-  options.cache.dir = absl::GetFlag(FLAGS_cache_dir).empty() ? DefaultCacheDir()
-                                                            : absl::GetFlag(FLAGS_cache_dir);
+  options.cache.dir =
+      absl::GetFlag(FLAGS_cache_dir).empty() ? DefaultCacheDir() : absl::GetFlag(FLAGS_cache_dir);
   options.cache.max_bytes = absl::GetFlag(FLAGS_cache_mb) << 20;
   options.cache.server_data_dir = absl::GetFlag(FLAGS_server_data_dir);
   options.idle_exit = absl::Seconds(absl::GetFlag(FLAGS_idle_exit));

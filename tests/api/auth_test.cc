@@ -61,9 +61,9 @@ class AuthTest : public testing::ServiceTest {
 
   // `affsig-server add-user`: the token is its last line.
   std::string AddUser(const std::string& name, const std::string& role = "user") {
-    const testing::ProcessResult added = testing::RunProcess(
-        {testing::ServerBinary(), "add-user", "--auth-tokens=" + tokens_path_, name,
-         "--role=" + role});
+    const testing::ProcessResult added =
+        testing::RunProcess({testing::ServerBinary(), "add-user", "--auth-tokens=" + tokens_path_,
+                             name, "--role=" + role});
     EXPECT_EQ(added.exit_code, 0) << added.err;
     std::vector<std::string> lines = absl::StrSplit(added.out, '\n', absl::SkipEmpty());
     return lines.empty() ? "" : lines.back();
@@ -300,7 +300,7 @@ TEST_F(AuthTest, QuotasRefuseAndStoreNothing) {
     }
     std::ofstream(tokens_path_, std::ios::trunc) << edited;
   }
-  StartAuthServer({"--max-queued-per-user=2", "--max-upload-mb-per-user=1"});
+  StartAuthServer({"--max-queued-per-user=2", "--max-upload-bytes-per-user=1048576"});
   SubmitAs(alice_);
   SubmitAs(alice_);
   auto alice = As(alice_);
@@ -320,7 +320,7 @@ TEST_F(AuthTest, QuotasRefuseAndStoreNothing) {
   auto uploaded = alice->Upload(big, client::BlobKind::kInput);
   EXPECT_EQ(uploaded.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ErrorReason(uploaded.status()), reason::kQuotaExceeded);
-  EXPECT_THAT(uploaded.status().message(), HasSubstr("quota max-upload-mb-per-user: alice's"));
+  EXPECT_THAT(uploaded.status().message(), HasSubstr("quota max-upload-bytes-per-user: alice's"));
   auto sha = FileSha256(big);
   ASSERT_TRUE(sha.ok());
   auto missing = alice->FindMissingBlobs({*sha});
@@ -334,11 +334,11 @@ TEST_F(AuthTest, FairShareServesTheUserWhoWaitedLongest) {
   for (int i = 0; i < 5; ++i) alices.push_back(SubmitAs(alice_));
   const std::string bobs = SubmitAs(bob_);
   // One worker, with a worker's token, started only now: the queue decides the order alone.
-  auto worker = testing::WorkerProcess::Start(
-      server_->address(),
-      {"--name=gpu-node-1", "--threads=1", "--cache-dir=" + (dir_ / "cache").string(),
-       "--token=" + gpu_},
-      (dir_ / "worker.log").string());
+  auto worker =
+      testing::WorkerProcess::Start(server_->address(),
+                                    {"--name=gpu-node-1", "--threads=1",
+                                     "--cache-dir=" + (dir_ / "cache").string(), "--token=" + gpu_},
+                                    (dir_ / "worker.log").string());
   ASSERT_TRUE(worker.ok()) << worker.status();
   const v1::Job bob = WaitForEnd(bobs);
   ASSERT_EQ(bob.state(), v1::SUCCEEDED) << bob.error();

@@ -206,17 +206,22 @@ TEST_F(TlsTest, AWorkerCertificateIsAWorkersIdentityWhereTokensAreChecked) {
       RunProcess({ServerBinary(), "add-user", "--auth-tokens=" + tokens, "alice"});
   ASSERT_EQ(added.exit_code, 0) << added.err;
   const std::string alice = LastLine(added.out);
-  ServerProcess server = StartTlsServer(
-      {"--devices=none", "--tls-client-ca=" + Pem("ca"), "--auth-tokens=" + tokens});
+  // The worker machine's line: its certificate's common name, its token never used.
+  ASSERT_EQ(RunProcess({ServerBinary(), "add-user", "--auth-tokens=" + tokens, "gpu-node-1",
+                        "--role=worker"})
+                .exit_code,
+            0);
+  ServerProcess server =
+      StartTlsServer({"--devices=none", "--tls-client-ca=" + Pem("ca"), "--auth-tokens=" + tokens});
   EXPECT_EQ(SubmitMlp(server, {"--tls-ca=" + Pem("ca")}).exit_code, 2);  // no token: refused
   const ProcessResult submitted = SubmitMlp(server, {"--tls-ca=" + Pem("ca"), "--token=" + alice});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
   const std::string job_id = LastLine(submitted.out);
-  auto worker = WorkerProcess::Start(
-      server.address(),
-      {"--tls-ca=" + Pem("ca"), "--cache-dir=" + (dir_ / "cache").string(),
-       "--tls-cert=" + Pem("worker"), "--tls-key=" + Key("worker")},
-      (dir_ / "worker.log").string());
+  auto worker =
+      WorkerProcess::Start(server.address(),
+                           {"--tls-ca=" + Pem("ca"), "--cache-dir=" + (dir_ / "cache").string(),
+                            "--tls-cert=" + Pem("worker"), "--tls-key=" + Key("worker")},
+                           (dir_ / "worker.log").string());
   ASSERT_TRUE(worker.ok()) << worker.status();
   const ProcessResult result =
       Affsig({"result", job_id, "--wait", "--server=" + server.address(), "--tls-ca=" + Pem("ca"),
@@ -282,6 +287,13 @@ TEST_F(TlsTest, PlaintextOffLoopbackNeedsInsecure) {
       << insecure.Log();
   EXPECT_THAT(insecure.Log(), HasSubstr("warning: --listen=0.0.0.0:0 serves plaintext"));
   EXPECT_EQ(insecure.Stop(SIGTERM), 0);
+
+  // TLS off loopback still wants to know who calls: anyone who reaches it could do anything.
+  const ProcessResult anonymous = RunServer(
+      {"--listen=0.0.0.0:0", "--tls-cert=" + Pem("server"), "--tls-key=" + Key("server")});
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_EQ(CountLines(anonymous.err), 1) << anonymous.err;
+  EXPECT_THAT(anonymous.err, HasSubstr("without --auth-tokens"));
 }
 
 TEST_F(TlsTest, BadTlsFlagsAreOneLineAtStart) {

@@ -74,7 +74,8 @@ TEST(OutputFormatTest, StatisticsOfSucceededJobsInListsAndJson) {
   EXPECT_THAT(table, HasSubstr("     -       -       -       -       -       -  -\n"));
   const std::string csv = FormatJobs({done, nothing}, OutputFormat::kCsv, true);
   EXPECT_THAT(csv, HasSubstr(",scored,mean,median,std,min,max,range,lowest_depth\n"));
-  EXPECT_THAT(csv, HasSubstr(",3,0.69999999999999996,0.75,0.10000000000000001,0.5,0.90000000000000002,"));
+  EXPECT_THAT(
+      csv, HasSubstr(",3,0.69999999999999996,0.75,0.10000000000000001,0.5,0.90000000000000002,"));
   EXPECT_THAT(csv, HasSubstr(",0,,,,,,,\n"));
   EXPECT_THAT(JobJson(done), HasSubstr("\"summary\": {\"entries\": 4, \"scored\": 3, \"mean\": "
                                        "0.69999999999999996, \"median\": 0.75"));

@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "client/signature_client.h"
 #include "absl/time/clock.h"
+#include "client/signature_client.h"
 #include "tests/api/server_process.h"
 #include "tests/http/http_test.h"
 #include "tests/http/web_driver.h"
@@ -241,8 +241,9 @@ TEST_F(DashboardBrowserTest, ASignInFormAsksForTheTokenWhereTheServerWantsOne) {
           .ok());
 
   // A token the server does not know: the form again, saying so.
-  ASSERT_TRUE(browser_->Execute("sessionStorage.setItem('affsig.token', 'affsig_wrong');"
-                                " return true;")
+  ASSERT_TRUE(browser_
+                  ->Execute("sessionStorage.setItem('affsig.token', 'affsig_wrong');"
+                            " return true;")
                   .ok());
   ASSERT_TRUE(browser_->Navigate(HttpUrl() + "/").ok());
   ASSERT_TRUE(browser_->WaitFor("return !!document.querySelector('#sign-in');", kPageTimeout).ok());

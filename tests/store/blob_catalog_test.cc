@@ -17,10 +17,10 @@ TEST(BlobCatalogTest, RecordsOncePerContentAndKindWithJobCounts) {
   const std::string path = (testing::FreshScratchDir() / "affsig.db").string();
   auto catalog = BlobCatalog::Open(path);
   ASSERT_TRUE(catalog.ok()) << catalog.status();
-  ASSERT_TRUE((*catalog)->Record(Digest('a'), BlobKind::kModel, 100, "resnet18.pt").ok());
-  ASSERT_TRUE((*catalog)->Record(Digest('a'), BlobKind::kModel, 100, "again.pt").ok());
-  ASSERT_TRUE((*catalog)->Record(Digest('b'), BlobKind::kModel, 200, "vgg.pt").ok());
-  ASSERT_TRUE((*catalog)->Record(Digest('c'), BlobKind::kInput, 300, "batch.npy").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('a'), BlobKind::kModel, 100, "resnet18.pt", "alice").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('a'), BlobKind::kModel, 100, "again.pt", "alice").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('b'), BlobKind::kModel, 200, "vgg.pt", "alice").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('c'), BlobKind::kInput, 300, "batch.npy", "alice").ok());
 
   auto queue = JobQueue::Open(path);
   JobSpec spec;
@@ -74,11 +74,25 @@ TEST(BlobCatalogTest, TheMigrationCatalogsTheBlobsOfEarlierJobs) {
   EXPECT_EQ(model->uploaded_at_ms, 1000);
   EXPECT_EQ(model->job_count, 1);
   // Uploaded again: the size is learnt, the first time stays.
-  ASSERT_TRUE((*catalog)->Record(Digest('d'), BlobKind::kModel, 42, "old.pt").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('d'), BlobKind::kModel, 42, "old.pt", "alice").ok());
   model = (*catalog)->Get(Digest('d'), BlobKind::kModel);
   EXPECT_EQ(model->size, 42);
   EXPECT_EQ(model->name, "old.pt");
   EXPECT_EQ(model->uploaded_at_ms, 1000);
+}
+
+// A user's stored bytes: the blobs they uploaded first, each file once.
+TEST(BlobCatalogTest, BytesOwnedCountTheBlobsAUserUploadedFirstOnce) {
+  auto catalog = BlobCatalog::Open((testing::FreshScratchDir() / "affsig.db").string());
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  ASSERT_TRUE((*catalog)->Record(Digest('a'), BlobKind::kModel, 100, "m.pt", "alice").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('a'), BlobKind::kInput, 100, "m.pt", "alice").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('b'), BlobKind::kInput, 200, "x.npy", "alice").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('b'), BlobKind::kInput, 200, "x.npy", "bob").ok());
+  ASSERT_TRUE((*catalog)->Record(Digest('c'), BlobKind::kInput, 300, "y.npy", "bob").ok());
+  EXPECT_EQ(*(*catalog)->BytesOwnedBy("alice"), 300);
+  EXPECT_EQ(*(*catalog)->BytesOwnedBy("bob"), 300);
+  EXPECT_EQ(*(*catalog)->BytesOwnedBy("carol"), 0);
 }
 
 }  // namespace

@@ -225,7 +225,7 @@ TEST_F(JobQueueTest, AnOwnersQueuedJobsAreLimited) {
   SubmitOptions bob = alice;
   bob.owner = "bob";
   EXPECT_TRUE(queue->Submit(Spec("b1"), bob).ok());  // another user's count
-  MustClaim(*queue);                                  // one of alice's starts: room again
+  MustClaim(*queue);                                 // one of alice's starts: room again
   EXPECT_TRUE(queue->Submit(Spec("a3"), alice).ok());
 }
 
