@@ -132,6 +132,26 @@ absl::StatusOr<NpyArray> ParseHeader(absl::string_view header) {
   return array;
 }
 
+// product(shape) x item size. The shape is the file's claim, and reads and allocations are sized
+// from it and from its sub-shapes: as NumPy does, the sizes other than 0 must multiply without
+// overflow even when a 0 makes the array empty (a product that wrapped to a small number let a
+// tiny file announce terabytes per sample).
+absl::StatusOr<int64_t> DataBytes(const std::vector<int64_t>& shape, int item_size) {
+  int64_t bytes = item_size;
+  bool empty = false;
+  for (int64_t dim : shape) {
+    if (dim == 0) {
+      empty = true;
+    } else if (dim > std::numeric_limits<int64_t>::max() / bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("npy: shape (", absl::StrJoin(shape, ", "), ") is too large"));
+    } else {
+      bytes *= dim;
+    }
+  }
+  return empty ? 0 : bytes;
+}
+
 template <typename T>
 T LoadLittleEndian(const char* bytes) {
   T value;
@@ -228,17 +248,11 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view bytes) {
     return absl::InvalidArgumentError("npy: truncated header");
   }
   ASSIGN_OR_RETURN(auto array, ParseHeader(bytes.substr(header_start, header_len)));
-  const int64_t count = array.num_elements();
-  const int item_size = NpyItemSize(array.dtype);
-  if (count > 0 && static_cast<uint64_t>(count) >
-                       std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(item_size)) {
-    return absl::InvalidArgumentError("npy: shape too large");
-  }
   NpyHeader header;
   header.dtype = array.dtype;
   header.shape = std::move(array.shape);
   header.data_offset = static_cast<int64_t>(header_start + header_len);
-  header.data_bytes = count * item_size;
+  ASSIGN_OR_RETURN(header.data_bytes, DataBytes(header.shape, NpyItemSize(header.dtype)));
   return header;
 }
 

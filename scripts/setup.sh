@@ -29,6 +29,10 @@ packages=(
   # with a real promtool and Prometheus and the dashboard in headless Chromium (chromedriver),
   # whose screenshots need a font.
   libcpp-httplib-dev prometheus chromium chromium-driver fonts-dejavu-core
+  # The sanitizer build (scripts/sanitize.sh): clang with AddressSanitizer, UndefinedBehavior-
+  # Sanitizer and libFuzzer, which fuzzes the parsers of untrusted bytes (docs/security.md); their
+  # runtimes are in libclang-rt-14-dev, which clang-14 only recommends.
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
 )
 
 sudo_cmd=()

@@ -240,10 +240,20 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenIdxImages(const std::string& 
     }
     rows = file_rows;
     cols = file_cols;
-    if (FileSize(file) != 16 + count * rows * cols) {
+    // The header's three 32-bit sizes are the file's claim, and their product can overflow: the
+    // pixels the file has are divided by an image's size instead (rows x cols < 2^64). A file of
+    // no image is refused, so that an image, read or allocated, is never larger than its file.
+    if (count == 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("'", given, "': its header announces ", count, " images of ", rows, " x ",
-                       cols, " but it has ", FileSize(file) - 16, " bytes of pixels"));
+          absl::StrCat("'", given, "': its header announces no images"));
+    }
+    const uint64_t image_bytes = static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols);
+    const int64_t pixels = FileSize(file) - 16;
+    if (pixels < 0 || static_cast<uint64_t>(pixels) % image_bytes != 0 ||
+        static_cast<uint64_t>(pixels) / image_bytes != static_cast<uint64_t>(count)) {
+      return absl::InvalidArgumentError(absl::StrCat("'", given, "': its header announces ", count,
+                                                     " images of ", rows, " x ", cols,
+                                                     " but it has ", pixels, " bytes of pixels"));
     }
     files.push_back({file, 16, count, std::move(decompressed)});
   }

@@ -15,8 +15,10 @@
 namespace affsig::datasets {
 namespace {
 
-absl::Status Bad(const std::string& path, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("image '", path, "': ", why));
+absl::Status CheckPixels(int64_t width, int64_t height) {
+  if (width * height <= kMaxImagePixels) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(width, " x ", height, " pixels is more than ",
+                                                 kMaxImagePixels, ", the most an image may have"));
 }
 
 struct JpegErrorManager {
@@ -40,8 +42,7 @@ bool JpegCalls(JpegErrorManager& errors, Calls calls) {
   return true;
 }
 
-absl::StatusOr<at::Tensor> DecodeJpeg(const std::string& path, const std::string& bytes,
-                                      ColorMode mode) {
+absl::StatusOr<at::Tensor> DecodeJpeg(absl::string_view bytes, ColorMode mode) {
   jpeg_decompress_struct info;
   JpegErrorManager errors;
   info.err = jpeg_std_error(&errors.manager);
@@ -52,11 +53,20 @@ absl::StatusOr<at::Tensor> DecodeJpeg(const std::string& path, const std::string
   jpeg_create_decompress(&info);
   auto fail = [&] {
     jpeg_destroy_decompress(&info);
-    return Bad(path, absl::StrCat("not a readable JPEG: ", errors.message));
+    return absl::InvalidArgumentError(absl::StrCat("not a readable JPEG: ", errors.message));
   };
   if (!JpegCalls(errors, [&] {
         jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
         jpeg_read_header(&info, TRUE);
+      })) {
+    return fail();
+  }
+  // Before jpeg_start_decompress, which allocates a progressive image's coefficients whole.
+  if (absl::Status size = CheckPixels(info.image_width, info.image_height); !size.ok()) {
+    jpeg_destroy_decompress(&info);
+    return size;
+  }
+  if (!JpegCalls(errors, [&] {
         const bool gray = info.jpeg_color_space == JCS_GRAYSCALE && mode == ColorMode::kUnchanged;
         info.out_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
         jpeg_start_decompress(&info);
@@ -81,14 +91,14 @@ absl::StatusOr<at::Tensor> DecodeJpeg(const std::string& path, const std::string
 }
 
 struct PngReadState {
-  const std::string* bytes;
+  absl::string_view bytes;
   size_t offset = 0;
 };
 
 void ReadPngBytes(png_structp png, png_bytep out, png_size_t length) {
   auto* state = static_cast<PngReadState*>(png_get_io_ptr(png));
-  if (state->offset + length > state->bytes->size()) png_error(png, "the file is truncated");
-  std::copy_n(state->bytes->data() + state->offset, length, out);
+  if (length > state->bytes.size() - state->offset) png_error(png, "the file is truncated");
+  std::copy_n(state->bytes.data() + state->offset, length, out);
   state->offset += length;
 }
 
@@ -109,16 +119,15 @@ bool PngCalls(png_structp png, Calls calls) {
   return true;
 }
 
-absl::StatusOr<at::Tensor> DecodePng(const std::string& path, const std::string& bytes,
-                                     ColorMode mode) {
+absl::StatusOr<at::Tensor> DecodePng(absl::string_view bytes, ColorMode mode) {
   std::string error;
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, OnPngError, OnPngWarning);
   png_infop info = png_create_info_struct(png);
   auto fail = [&] {
     png_destroy_read_struct(&png, &info, nullptr);
-    return Bad(path, absl::StrCat("not a readable PNG: ", error));
+    return absl::InvalidArgumentError(absl::StrCat("not a readable PNG: ", error));
   };
-  PngReadState state{&bytes};
+  PngReadState state{bytes};
   if (!PngCalls(png, [&] {
         png_set_read_fn(png, &state, ReadPngBytes);
         png_read_info(png, info);
@@ -136,6 +145,10 @@ absl::StatusOr<at::Tensor> DecodePng(const std::string& path, const std::string&
     return fail();
   }
   const int64_t height = png_get_image_height(png, info), width = png_get_image_width(png, info);
+  if (absl::Status size = CheckPixels(width, height); !size.ok()) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    return size;
+  }
   const int64_t channels = png_get_channels(png, info);
   at::Tensor image = at::empty({height, width, channels}, at::kByte);
   std::vector<png_bytep> rows(static_cast<size_t>(height));
@@ -153,19 +166,26 @@ absl::StatusOr<at::Tensor> DecodePng(const std::string& path, const std::string&
 
 }  // namespace
 
-absl::StatusOr<at::Tensor> DecodeImageFile(const std::string& path, ColorMode mode) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Bad(path, "cannot be read");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+absl::StatusOr<at::Tensor> DecodeImage(absl::string_view bytes, ColorMode mode) {
   if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xFF &&
       static_cast<unsigned char>(bytes[1]) == 0xD8) {
-    return DecodeJpeg(path, bytes, mode);
+    return DecodeJpeg(bytes, mode);
   }
   if (bytes.size() >= 8 &&
       png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) == 0) {
-    return DecodePng(path, bytes, mode);
+    return DecodePng(bytes, mode);
   }
-  return Bad(path, bytes.empty() ? "the file is empty" : "neither a JPEG nor a PNG file");
+  return absl::InvalidArgumentError(bytes.empty() ? "the file is empty"
+                                                  : "neither a JPEG nor a PNG file");
+}
+
+absl::StatusOr<at::Tensor> DecodeImageFile(const std::string& path, ColorMode mode) {
+  std::ifstream in(path, std::ios::binary);
+  absl::StatusOr<at::Tensor> image = absl::InvalidArgumentError("cannot be read");
+  if (in) image = DecodeImage(std::string(std::istreambuf_iterator<char>(in), {}), mode);
+  if (image.ok()) return image;
+  return absl::Status(image.status().code(),
+                      absl::StrCat("image '", path, "': ", image.status().message()));
 }
 
 }  // namespace affsig::datasets

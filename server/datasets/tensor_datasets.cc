@@ -1,7 +1,6 @@
 #include "server/datasets/tensor_datasets.h"
 
 #include <ATen/ATen.h>
-#include <torch/serialize.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/datasets/positional_file.h"
+#include "server/datasets/torch_saved_tensor.h"
 #include "server/engine/npy_tensor.h"
-#include "server/engine/torch_error.h"
 
 namespace affsig::datasets {
 namespace {
@@ -108,22 +107,15 @@ absl::StatusOr<std::unique_ptr<SampleDataset>> OpenTensorFileDataset(const std::
                                                                      const std::string& name) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat(name, ": cannot be read"));
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-  try {
-    const c10::IValue value = torch::pickle_load(bytes);
-    if (!value.isTensor()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": torch.save'd a ", value.tagKind(), ", not one tensor"));
-    }
-    at::Tensor tensor = value.toTensor();
-    std::vector<int64_t> shape(tensor.sizes().begin(), tensor.sizes().end());
-    RETURN_IF_ERROR(CheckSamples(name, shape));
-    return std::make_unique<InMemoryDataset>(tensor.to(at::kFloat));
-  } catch (const std::exception& error) {
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  auto tensor = ReadTorchSavedTensor(bytes);
+  if (!tensor.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        name,
-        ": neither a .npy file nor a torch.save'd tensor: ", engine::OneLineTorchError(error)));
+        name, ": neither a .npy file nor a torch.save'd tensor: ", tensor.status().message()));
   }
+  std::vector<int64_t> shape(tensor->sizes().begin(), tensor->sizes().end());
+  RETURN_IF_ERROR(CheckSamples(name, shape));
+  return std::make_unique<InMemoryDataset>(tensor->to(at::kFloat));
 }
 
 std::unique_ptr<SampleDataset> MakeRandomDataset(const RandomSamples& random) {

@@ -1,6 +1,7 @@
 // Tensor sources: a .npy file read one sample at a time (float16/32/64, uint8 and the integer
-// types, C order), a torch.save'd .pt tensor (loaded whole: the format offers no piecewise
-// read), and Gaussian samples made from a seed (sample i is the same whatever the order).
+// types, C order), a torch.save'd .pt tensor (loaded whole, by torch_saved_tensor.h: the format
+// offers no piecewise read), and Gaussian samples made from a seed (sample i is the same whatever
+// the order).
 #ifndef AFFSIG_SERVER_DATASETS_TENSOR_DATASETS_H_
 #define AFFSIG_SERVER_DATASETS_TENSOR_DATASETS_H_
 

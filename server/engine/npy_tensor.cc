@@ -31,7 +31,9 @@ absl::StatusOr<at::Tensor> TensorFromNpy(const NpyArray& array) {
   for (const DtypePair& pair : kDtypes) {
     if (pair.npy != array.dtype) continue;
     at::Tensor tensor = at::empty(array.shape, at::TensorOptions().dtype(pair.torch));
-    std::memcpy(tensor.data_ptr(), array.data.data(), array.data.size());
+    // An empty tensor's data pointer is null, which memcpy may not be given even for 0 bytes
+    // (found by tests/fuzz: samples of shape (0,)).
+    if (!array.data.empty()) std::memcpy(tensor.data_ptr(), array.data.data(), array.data.size());
     return tensor;
   }
   return absl::InvalidArgumentError(

@@ -68,5 +68,25 @@ TEST(NpyTest, ExplainsWhatIsWrong) {
   EXPECT_THAT(ReadNpyFile("/nonexistent/x.npy").status().message(), HasSubstr("cannot open"));
 }
 
+// Found by tests/fuzz (regressions/npy): the shape's product overflowed, so that a header of a few
+// bytes announced no data, or terabytes per sample, for a file that had none.
+TEST(NpyTest, RefusesShapesWhoseSizeOverflowsAsNumpyDoes) {
+  auto file = [](const std::string& shape) {
+    const std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header;
+  };
+  EXPECT_THAT(ParseNpy(file("(4294967296, 4294967296, 1)")).status().message(),
+              HasSubstr("shape (4294967296, 4294967296, 1) is too large"));
+  EXPECT_THAT(ParseNpyHeader(file("(2305843009213693952,)")).status().message(),
+              HasSubstr("too large"));  // 2^61 elements of 4 bytes: 2^63 bytes
+  // An empty array's other sizes must multiply without overflow too, as NumPy requires.
+  EXPECT_THAT(ParseNpyHeader(file("(0, 4611686018427387904, 4)")).status().message(),
+              HasSubstr("too large"));
+  auto empty = ParseNpyHeader(file("(0, 3)"));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->data_bytes, 0);
+  EXPECT_TRUE(ParseNpy(file("(0, 1152921504606846976)")).ok());  // 2^60 x 4 bytes: fits
+}
+
 }  // namespace
 }  // namespace affsig

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -133,6 +134,40 @@ TEST_F(ImagePreprocessingTest, BadImagesAreNamedInOneLine) {
   // libjpeg decodes what a truncated file holds (grey below), as torchvision does: no error.
   EXPECT_TRUE(DecodeImageFile(dir + "/cut.jpg", ColorMode::kRgb).ok());
   EXPECT_THAT(OpenImageFolder(dir).status().message(), ::testing::HasSubstr("no images"));
+}
+
+std::string BigEndian32(uint32_t value) {
+  return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+          static_cast<char>(value >> 8), static_cast<char>(value)};
+}
+
+std::string PngChunk(const std::string& type, const std::string& data) {
+  const std::string typed = type + data;
+  const auto crc = crc32(0, reinterpret_cast<const Bytef*>(typed.data()), typed.size());
+  return BigEndian32(data.size()) + typed + BigEndian32(crc);
+}
+
+// A header of a few bytes announced pixels that the decoders allocated and filled (tests/fuzz:
+// regressions/jpeg and png): beyond the limit, an image is refused before any is allocated.
+TEST_F(ImagePreprocessingTest, ImagesBeyondThePixelLimitAreRefusedBeforeDecoding) {
+  std::string jpeg;
+  {
+    std::ifstream in(Dir() + "/imagefolder/cat/a.JPEG", std::ios::binary);
+    jpeg.assign((std::istreambuf_iterator<char>(in)), {});
+  }
+  const size_t frame = jpeg.find("\xFF\xC0");  // SOF0: length, precision, height, width
+  ASSERT_NE(frame, std::string::npos);
+  jpeg.replace(frame + 5, 4, "\xFF\xDC\xFF\xDC");  // 65500 x 65500
+  EXPECT_THAT(DecodeImage(jpeg, ColorMode::kRgb).status().message(),
+              ::testing::HasSubstr("65500 x 65500 pixels is more than 178956970"));
+
+  // 1 000 000 x 1 000 000, 8-bit RGB: libpng's own limit, 3 TB of pixels.
+  const std::string png = "\x89PNG\r\n\x1a\n" +
+                          PngChunk("IHDR", BigEndian32(1'000'000) + BigEndian32(1'000'000) +
+                                               std::string("\x08\x02\0\0\0", 5)) +
+                          PngChunk("IDAT", "") + PngChunk("IEND", "");
+  EXPECT_THAT(DecodeImage(png, ColorMode::kUnchanged).status().message(),
+              ::testing::HasSubstr("1000000 x 1000000 pixels is more than"));
 }
 
 }  // namespace

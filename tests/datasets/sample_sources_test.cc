@@ -96,6 +96,14 @@ TEST_F(SampleSourcesTest, NpyFilesOfEveryDtypeAreReadOneSampleAtATime) {
   const std::string cut = Write("cut.npy", bytes.substr(0, bytes.size() - 3));
   EXPECT_THAT(Open(DataKind::kServerFile, cut).status().message(), HasSubstr("truncated data"));
   EXPECT_THAT(Open(DataKind::kServerFile, cut).status().message(), HasSubstr("cut.npy"));
+  // Samples of no element (tests/fuzz: regressions/tensor_file/samples-of-no-elements.npy).
+  NpyArray empty;
+  empty.shape = {2, 0};
+  const std::string empty_path = (dir_ / "empty.npy").string();
+  ASSERT_TRUE(WriteNpyFile(empty_path, empty).ok());
+  auto empty_samples = Open(DataKind::kServerFile, empty_path);
+  ASSERT_TRUE(empty_samples.ok()) << empty_samples.status();
+  EXPECT_TRUE((*empty_samples)->Read(1)->sizes().equals({0}));
 }
 
 TEST_F(SampleSourcesTest, TorchSavedTensorsAndRandomSamples) {
@@ -172,6 +180,24 @@ TEST_F(SampleSourcesTest, CifarRecordsAndIdxImagesAsTheirAuthorsDistributeThem) 
               HasSubstr("announces 3 images"));
   const std::string not_idx = Write("x-images-idx3-ubyte", std::string(20, 'x'));
   EXPECT_THAT(Open(DataKind::kMnist, not_idx).status().message(), HasSubstr("magic 0x00000803"));
+}
+
+// Found by tests/fuzz (regressions/idx): count x rows x cols, three 32-bit claims, overflowed.
+TEST_F(SampleSourcesTest, IdxHeadersWhosePixelCountOverflowsAreRefused) {
+  const std::string overflowing =
+      Write("big-images-idx3-ubyte",
+            std::string{0, 0, 8, 3, 0, 0, 0x21, 0, 2, 0, 0, 0, 0x4c, 0, 0, 0, 0, 3});
+  EXPECT_THAT(Open(DataKind::kMnist, overflowing).status().message(),
+              HasSubstr("announces 8448 images of 33554432 x 1275068416 but it has 2 bytes"));
+  // 4 images of 2^31 x 2^31: 2^64 pixels, which wrapped to the 0 bytes the file has.
+  const std::string wrapping =
+      Write("wrap-images-idx3-ubyte",
+            std::string{0, 0, 8, 3, 0, 0, 0, 4, '\x80', 0, 0, 0, '\x80', 0, 0, 0});
+  EXPECT_THAT(Open(DataKind::kMnist, wrapping).status().message(),
+              HasSubstr("but it has 0 bytes of pixels"));
+  const std::string none =
+      Write("none-images-idx3-ubyte", std::string{0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3});
+  EXPECT_THAT(Open(DataKind::kMnist, none).status().message(), HasSubstr("announces no images"));
 }
 
 TEST_F(SampleSourcesTest, ServerPathsStayInsideTheRoots) {
