@@ -114,8 +114,7 @@ absl::StatusOr<core::Caller> Authentication::Authorize(const grpc::ServerContext
           : absl::StrCat("the ", core::RoleName(caller.role),
                          " role may not lease or run jobs: workers need a token of the worker "
                          "role");
-  LogLine(absl::StrCat("audit: ", caller.user, " (", core::RoleName(caller.role),
-                       ") refused: ", refusal));
+  core::Audit(caller, absl::StrCat("refused: ", refusal));
   return WithReason(absl::PermissionDeniedError(refusal), reason::kRoleNotAllowed);
 }
 

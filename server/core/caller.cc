@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/enum_names.h"
+#include "common/log_line.h"
 
 namespace affsig::core {
 namespace {
@@ -24,6 +25,10 @@ absl::StatusOr<Role> ParseRole(absl::string_view name) {
         absl::StrCat("unknown role '", name, "': user, admin or worker"));
   }
   return *role;
+}
+
+void Audit(const Caller& caller, absl::string_view what) {
+  LogLine(absl::StrCat("audit: ", caller.user, " (", RoleName(caller.role), ") ", what));
 }
 
 Caller LocalCaller() { return Caller{kUnknownOwner, Role::kLocal, {}}; }

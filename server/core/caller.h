@@ -46,6 +46,9 @@ Caller LocalCaller();
 // only one whose workers may lease under "local/" names, which the server trusts to die with it.
 inline constexpr char kLocalWorkersUser[] = "local-workers";
 
+// One audit log line: who (user and role) did or was refused what. Never a token.
+void Audit(const Caller& caller, absl::string_view what);
+
 // May `caller` cancel or delete what `owner` owns?
 bool MayManage(const Caller& caller, absl::string_view owner);
 // May `caller` submit, upload and read (users and admins), or lease jobs (workers)?

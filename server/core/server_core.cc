@@ -25,11 +25,6 @@ absl::Status CheckDigest(absl::string_view what, absl::string_view sha256) {
                     reason::kInvalidDigest);
 }
 
-// One audit line: who did what. Mutations and refusals are logged this way, never a token.
-void Audit(const Caller& caller, absl::string_view what) {
-  LogLine(absl::StrCat("audit: ", caller.user, " (", RoleName(caller.role), ") ", what));
-}
-
 // An upload refused by its owner's quota, audited.
 absl::Status UploadQuotaExceeded(absl::string_view owner, int64_t owned, int64_t quota) {
   absl::Status refused = WithReason(

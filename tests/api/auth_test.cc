@@ -36,6 +36,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+std::string ReadWhole(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 class AuthTest : public testing::ServiceTest {
  protected:
   void SetUp() override {
@@ -50,12 +57,10 @@ class AuthTest : public testing::ServiceTest {
 
   void TearDown() override {
     // Whatever the test did, the log names users and never shows a token.
-    std::ifstream in(log_path_);
-    std::stringstream log;
-    log << in.rdbuf();
+    const std::string log = ReadWhole(log_path_);
     for (const std::string& token : {alice_, bob_, root_, gpu_}) {
-      EXPECT_THAT(log.str(), Not(HasSubstr(token)));
-      EXPECT_THAT(log.str(), Not(HasSubstr(token.substr(7, 16))));  // nor a piece of one
+      EXPECT_THAT(log, Not(HasSubstr(token)));
+      EXPECT_THAT(log, Not(HasSubstr(token.substr(7, 16))));  // nor a piece of one
     }
   }
 
@@ -124,12 +129,7 @@ class AuthTest : public testing::ServiceTest {
     return testing::RunProcess(argv, env);
   }
 
-  std::string ReadTokensFile() const {
-    std::ifstream in(tokens_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string ReadTokensFile() const { return ReadWhole(tokens_path_); }
 
   std::string tokens_path_, log_path_;
   std::string alice_, bob_, root_, gpu_;
@@ -184,11 +184,9 @@ TEST_F(AuthTest, NoTokenOrAWrongOneIsUnauthenticated) {
   EXPECT_EQ(info->caller().user(), "alice");
   EXPECT_EQ(info->caller().role(), "user");
   server_->Stop(SIGTERM);
-  std::ifstream in(log_path_);
-  std::stringstream log;
-  log << in.rdbuf();
-  EXPECT_THAT(log.str(), HasSubstr("audit: authentication failed for "
-                                   "/affsig.v1.SignatureService/ListJobs"));
+  const std::string log = ReadWhole(log_path_);
+  EXPECT_THAT(log, HasSubstr("audit: authentication failed for "
+                             "/affsig.v1.SignatureService/ListJobs"));
 }
 
 TEST_F(AuthTest, TheTokenFileMustBeTheUsersAlone) {
@@ -245,13 +243,11 @@ TEST_F(AuthTest, OnlyTheOwnerOrAnAdminCancelsOrDeletesAJob) {
   EXPECT_EQ(std::vector<std::string>(absl::StrSplit(alices.out, '\n', absl::SkipEmpty())).size(),
             1u);
   server_->Stop(SIGTERM);
-  std::ifstream in(log_path_);
-  std::stringstream log;
-  log << in.rdbuf();
-  EXPECT_THAT(log.str(), HasSubstr("audit: bob (user) refused: cancel job " + first + " of alice"));
-  EXPECT_THAT(log.str(), HasSubstr(" QUEUED by alice "));
-  EXPECT_THAT(log.str(), HasSubstr("job " + second + " deleted by root"));
-  EXPECT_THAT(log.str(), HasSubstr("audit: alice uploaded model "));
+  const std::string log = ReadWhole(log_path_);
+  EXPECT_THAT(log, HasSubstr("audit: bob (user) refused: cancel job " + first + " of alice"));
+  EXPECT_THAT(log, HasSubstr(" QUEUED by alice "));
+  EXPECT_THAT(log, HasSubstr("job " + second + " deleted by root"));
+  EXPECT_THAT(log, HasSubstr("audit: alice uploaded model "));
 }
 
 TEST_F(AuthTest, RolesKeepWorkersAndUsersApart) {
@@ -351,10 +347,8 @@ TEST_F(AuthTest, FairShareServesTheUserWhoWaitedLongest) {
     if (alice.started_at_ms() >= bob.finished_at_ms()) ++waited;
   }
   EXPECT_GE(waited, 2);
-  std::ifstream in((dir_ / "worker.log").string());
-  std::stringstream log;
-  log << in.rdbuf();
-  EXPECT_THAT(log.str(), Not(HasSubstr(gpu_)));
+  const std::string log = ReadWhole((dir_ / "worker.log").string());
+  EXPECT_THAT(log, Not(HasSubstr(gpu_)));
 }
 
 TEST_F(AuthTest, SighupReadsTheTokensFileAgain) {
@@ -382,11 +376,9 @@ TEST_F(AuthTest, SighupReadsTheTokensFileAgain) {
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_TRUE(As(carol)->GetServerInfo().ok());
   server_->Stop(SIGTERM);
-  std::ifstream in(log_path_);
-  std::stringstream log;
-  log << in.rdbuf();
-  EXPECT_THAT(log.str(), HasSubstr("users; added carol; removed bob"));
-  EXPECT_THAT(log.str(), HasSubstr("tokens file not read again, the users stay as they were"));
+  const std::string log = ReadWhole(log_path_);
+  EXPECT_THAT(log, HasSubstr("users; added carol; removed bob"));
+  EXPECT_THAT(log, HasSubstr("tokens file not read again, the users stay as they were"));
 }
 
 TEST_F(AuthTest, TheHttpPortAsksForTheSameTokens) {
