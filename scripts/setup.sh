@@ -33,6 +33,9 @@ packages=(
   # Sanitizer and libFuzzer, which fuzzes the parsers of untrusted bytes (docs/security.md); their
   # runtimes are in libclang-rt-14-dev, which clang-14 only recommends.
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
+  # TLS tests (tests/api/tls_test.cc, tests/slurm, tests/python/test_tls.py) make their
+  # certificates with the openssl command.
+  openssl
 )
 
 sudo_cmd=()
