@@ -1,7 +1,8 @@
 // Measures the engine against the paper's algorithm (tests/reference/paper_affinity.py, run by
 // Debian's Python with the same BLAS) in one run on one machine, and prints the ratios that the
 // speed and memory goals are stated in:
-//   1. one activation at (N, d) = (2048, 512): affsig vs the paper's code;
+//   1. one activation at (N, d) = (2048, 512): affsig vs the floor of the float64 work the spec
+//      asks for (covariances, eigh, map, float32 cost product), and vs the paper's code;
 //   2. one activation at (N, d) = (512, 4096), d > N: affsig's subspace path vs the paper's code;
 //   3. torchvision resnet18 (random weights) on a batch of 256 x 3 x 224 x 224: the whole
 //      signature vs the bare LibTorch forward pass, each with the optimized forward (frozen,
@@ -11,6 +12,7 @@
 //
 // Usage: engine_benchmark [--threads=T] [--python=/usr/bin/python3] [--resnet_batch=256]
 //                         [--repeats=5] [--resnet_repeats=2] [--skip_wide] [--skip_resnet]
+//                         [--device=cpu|cuda:K]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@
 #include "common/status_macros.h"
 #include "server/engine/affinity_score.h"
 #include "server/engine/npy_tensor.h"
+#include "server/engine/scoring_pool.h"
 #include "server/engine/signature_engine.h"
 
 ABSL_FLAG(int, threads, static_cast<int>(std::thread::hardware_concurrency()),
@@ -43,6 +46,9 @@ ABSL_FLAG(int, threads, static_cast<int>(std::thread::hardware_concurrency()),
 ABSL_FLAG(std::string, python, "/usr/bin/python3", "Python with torch, torchvision, scipy, ot");
 ABSL_FLAG(std::string, work_dir, "", "scratch directory (default: a new one under /tmp)");
 ABSL_FLAG(int, resnet_batch, 256, "images in the resnet18 batch");
+ABSL_FLAG(std::string, device, "cpu",
+          "where the resnet18 runs go (cpu, cuda:K); their batch is in pinned memory on CUDA, as "
+          "a worker's batches are");
 ABSL_FLAG(int, repeats, 5,
           "timed repetitions of each single-activation score, on both sides; the fastest counts "
           "(the paper's minute-long runs at (512, 4096) run once)");
@@ -54,6 +60,7 @@ ABSL_FLAG(std::string, child, "", "internal: 'forward' or 'signature'");
 ABSL_FLAG(std::string, model, "", "internal: model file of a child run");
 ABSL_FLAG(bool, child_optimize, true, "internal: whether a child run optimizes the forward");
 ABSL_FLAG(bool, child_measures, false, "internal: whether a child run computes every measure");
+ABSL_FLAG(int, child_scoring_threads, 1, "internal: scoring threads of a child run");
 
 namespace affsig {
 namespace {
@@ -112,6 +119,27 @@ Timing TimeAffsig(const std::string& x_path, const std::string& y_path, int repe
   return best;
 }
 
+// The floor the spec's float64 work has at this size on this machine, measured as affsig's
+// steps would run it with nothing else: the two covariances, one d x d eigen-decomposition, the
+// map applied to the samples, and the float32 N x N cost product. No exact solver, no checks.
+double TimeFloor(const std::string& x_path, const std::string& y_path, int repeats) {
+  const at::Tensor x = engine::ReadNpyTensor(x_path)->to(at::kDouble);
+  const at::Tensor y = engine::ReadNpyTensor(y_path)->to(at::kDouble);
+  double best = 1e300;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = Clock::now();
+    const at::Tensor xc = x - x.mean(0, true);
+    const at::Tensor yc = y - y.mean(0, true);
+    const at::Tensor cov_x = at::matmul(xc.t(), xc);
+    const at::Tensor cov_y = at::matmul(yc.t(), yc);
+    const at::Tensor map = std::get<1>(at::linalg_eigh(cov_x + cov_y));
+    const at::Tensor mapped = at::matmul(xc, map).to(at::kFloat);
+    const at::Tensor cost = at::matmul(mapped, yc.to(at::kFloat).t());
+    best = std::min(best, bench::SecondsSince(start));
+  }
+  return best;
+}
+
 absl::StatusOr<Timing> TimePaper(const std::string& x_path, const std::string& y_path,
                                  const std::string& dtype, int repeats) {
   ASSIGN_OR_RETURN(auto output, RunCommand(absl::StrCat(
@@ -132,6 +160,15 @@ void SingleActivation(const std::string& dir, const std::string& kind, int64_t n
   std::cout << absl::StrFormat("|---|---|---|---|\n");
   std::cout << absl::StrFormat("| affsig (C++, float64) | %.4f | %.6f | |\n", affsig.seconds,
                                affsig.score);
+  if (n > d) {
+    // The 5x-against-the-paper goal at this size was withdrawn for the measured floor (issue 10).
+    const double floor = TimeFloor(x_path, y_path, absl::GetFlag(FLAGS_repeats));
+    const double ratio = affsig.seconds / floor;
+    std::cout << absl::StrFormat(
+        "| floor (covariances, eigh, map, float32 cost product) | %.4f | | affsig / floor: "
+        "**%.2fx** (goal <= 1.2x: %s) |\n",
+        floor, ratio, ratio <= 1.2 ? "met" : "NOT met");
+  }
   for (const std::string dtype : {"float32", "float64"}) {
     auto paper = TimePaper(x_path, y_path, dtype, paper_repeats);
     if (!paper.ok()) {
@@ -140,21 +177,27 @@ void SingleActivation(const std::string& dir, const std::string& kind, int64_t n
     }
     const double ratio = paper->seconds / affsig.seconds;
     std::cout << absl::StrFormat(
-        "| paper (Python, %s) | %.4f | %.6f | **%.1fx** (goal %.0fx: %s) |\n", dtype,
-        paper->seconds, paper->score, ratio, goal, ratio >= goal ? "met" : "NOT met");
+        "| paper (Python, %s) | %.4f | %.6f | **%.1fx**%s |\n", dtype, paper->seconds, paper->score,
+        ratio,
+        goal > 0 ? absl::StrFormat(" (goal %.0fx: %s)", goal, ratio >= goal ? "met" : "NOT met")
+                 : "");
   }
 }
 
 // Child: load the model, run the bare forward or the signature, print time and peak memory.
 int RunChild(const std::string& what, const std::string& model_path, int batch_size) {
-  auto model = engine::SignatureModel::Load(model_path, {"cpu", absl::GetFlag(FLAGS_threads)},
-                                            {absl::GetFlag(FLAGS_child_optimize)});
+  auto model =
+      engine::SignatureModel::Load(model_path,
+                                   {absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads),
+                                    absl::GetFlag(FLAGS_child_scoring_threads)},
+                                   {absl::GetFlag(FLAGS_child_optimize)});
   if (!model.ok()) {
     std::cerr << model.status() << "\n";
     return 1;
   }
   at::manual_seed(11);
-  const at::Tensor batch = at::randn({batch_size, 3, 224, 224});
+  at::Tensor batch = at::randn({batch_size, 3, 224, 224});
+  if (absl::GetFlag(FLAGS_device) != "cpu") batch = batch.pin_memory();
   const long rss_before = PeakRssKb();
   double best = 1e300;
   size_t entries = 0;
@@ -189,21 +232,24 @@ void Resnet(const std::string& dir) {
     const char* kind;
     bool optimize;
     bool measures;
+    int scoring_threads;
     const char* label;
     double seconds = 0, peak_kb = 0, before_kb = 0, entries = 0;
   };
+  const int pool = engine::DefaultScoringThreads(absl::GetFlag(FLAGS_threads));
   Run runs[] = {
-      {"forward", false, false, "bare forward, the model's own"},
-      {"signature", false, false, "whole signature, the model's own forward"},
-      {"forward", true, false, "bare forward, optimized"},
-      {"signature", true, false, "whole signature, optimized forward"},
-      {"signature", true, true, "whole signature, optimized forward, --measures=all"}};
+      {"forward", false, false, pool, "bare forward, the model's own"},
+      {"signature", false, false, pool, "whole signature, the model's own forward"},
+      {"forward", true, false, pool, "bare forward, optimized"},
+      {"signature", true, false, pool, "whole signature, optimized forward"},
+      {"signature", true, true, pool, "whole signature, optimized forward, --measures=all"},
+      {"signature", true, false, 0, "whole signature, optimized forward, scored after it"}};
   for (Run& run : runs) {
     auto output = RunCommand(absl::StrCat(
         bench::SelfPath(), " --child=", run.kind, " --child_optimize=", run.optimize,
-        " --child_measures=", run.measures,
+        " --child_measures=", run.measures, " --child_scoring_threads=", run.scoring_threads,
         " --model=", model_path, " --resnet_batch=", batch,
-        " --threads=", absl::GetFlag(FLAGS_threads),
+        " --device=", absl::GetFlag(FLAGS_device), " --threads=", absl::GetFlag(FLAGS_threads),
         " --resnet_repeats=", absl::GetFlag(FLAGS_resnet_repeats)));
     if (!output.ok()) {
       std::cout << run.label << " run failed: " << output.status() << "\n";
@@ -215,8 +261,8 @@ void Resnet(const std::string& dir) {
     run.entries = NumberAfter(*output, "entries");
   }
   std::cout << absl::StrFormat(
-      "\n## resnet18, random weights, batch %d x 3 x 224 x 224, %d signature entries\n", batch,
-      static_cast<int>(runs[1].entries));
+      "\n## resnet18, random weights, batch %d x 3 x 224 x 224, %d signature entries, on %s\n",
+      batch, static_cast<int>(runs[1].entries), absl::GetFlag(FLAGS_device));
   std::cout
       << "| run | seconds | peak RSS (MiB) | peak above model+batch (MiB) |\n|---|---|---|---|\n";
   for (const Run& run : runs) {
@@ -228,6 +274,7 @@ void Resnet(const std::string& dir) {
   const Run& fast_forward = runs[2];
   const Run& fast_signature = runs[3];
   const Run& measured_signature = runs[4];
+  const Run& serial_signature = runs[5];
   auto report = [](const char* what, double ratio, const char* goal, bool met) {
     std::cout << absl::StrFormat("%s: **%.3fx** (goal %s: %s)\n", what, ratio, goal,
                                  met ? "met" : "NOT met");
@@ -243,6 +290,9 @@ void Resnet(const std::string& dir) {
   report("signature / optimized bare forward time", time_ratio, "<= 1.15x", time_ratio <= 1.15);
   report("signature / optimized bare forward peak memory", memory_ratio, "<= 1.2x",
          memory_ratio <= 1.2);
+  std::cout << absl::StrFormat(
+      "scoring beside the forward (%d scoring threads) / scoring after it: **%.3fx** time\n", pool,
+      fast_signature.seconds / serial_signature.seconds);
   const double plain_ratio = plain_signature.seconds / plain_forward.seconds;
   report("unoptimized: signature / the model's own forward time", plain_ratio, "<= 1.5x",
          plain_ratio <= 1.5);
@@ -272,7 +322,7 @@ int main(int argc, char** argv) {
             << (std::string(AFFSIG_OPENBLAS_DIR).empty() ? "system default" : AFFSIG_OPENBLAS_DIR)
             << " (C++ and Python)\n";
   for (const std::string kind : {"relu", "mixed"}) {
-    affsig::SingleActivation(dir, kind, 2048, 512, 5.0, absl::GetFlag(FLAGS_repeats));
+    affsig::SingleActivation(dir, kind, 2048, 512, 0.0, absl::GetFlag(FLAGS_repeats));
     if (!absl::GetFlag(FLAGS_skip_wide)) affsig::SingleActivation(dir, kind, 512, 4096, 50.0, 1);
   }
   if (!absl::GetFlag(FLAGS_skip_resnet)) affsig::Resnet(dir);

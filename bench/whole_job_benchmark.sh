@@ -3,8 +3,10 @@
 # photos of 500x375 in an image folder, 2 batches of 256, `modules` mode, resnet18 and
 # mobilenet_v3_small (random weights, seed 0). affsig is timed from `affsig submit --wait` to the
 # printed result (the server reading the folder, a local CPU worker); the authors' pipeline
-# (bench/authors_pipeline.py) from its first batch to its last score. Prints a Markdown table and
-# the ratios (goal: affsig >= 2.5x faster for resnet18).
+# (bench/authors_pipeline.py) from its first batch to its last score; and affsig's own optimized
+# bare forward over the same batches (bench/bare_forward_job.cc: the worker's data reading and
+# forward, no capture, no scores). Prints a Markdown table and the ratios (goals: affsig >= 2.5x
+# faster than the authors' pipeline for resnet18; the whole job within 1.2x of the bare forward).
 #
 #   bench/whole_job_benchmark.sh [ARCH...]
 # Needs build/ (scripts/build.sh).
@@ -20,8 +22,8 @@ trap 'stop_affsig_server; rm -rf "$tmp"' EXIT
 /usr/bin/python3 bench/make_image_folder.py --count 512 --size 500x375 --out "$tmp/images" \
   >/dev/null
 start_affsig_server build/server/affsig-server "$tmp" --data-root="$tmp/images" --threads=0
-echo "| model | authors' pipeline (s) | affsig, submit to result (s) | speed-up |"
-echo "|---|---|---|---|"
+echo "| model | authors' pipeline (s) | affsig, submit to result (s) | speed-up | affsig's bare forward over the same batches (s) | whole job / bare forward |"
+echo "|---|---|---|---|---|---|"
 for arch in "${archs[@]}"; do
   /usr/bin/python3 bench/paper_baseline.py export "$arch" "$tmp/$arch.pt"
   authors=$(/usr/bin/python3 bench/authors_pipeline.py --images "$tmp/images" --arch "$arch" \
@@ -32,6 +34,8 @@ for arch in "${archs[@]}"; do
     --data="imagefolder:$tmp/images" --batch-size=256 --batches=2 --wait --format=csv \
     >/dev/null 2>&1
   end=$(date +%s.%N)
-  awk -v arch="$arch" -v a="$authors" -v s="$start" -v e="$end" \
-    'BEGIN { printf "| %s | %.1f | %.1f | %.2fx |\n", arch, a, e - s, a / (e - s) }'
+  bare=$(build/bench/bare_forward_job --model="$tmp/$arch.pt" --images="$tmp/images" \
+    --batch_size=256 --batches=2 | sed -E 's/seconds=([0-9.]+).*/\1/')
+  awk -v arch="$arch" -v a="$authors" -v s="$start" -v e="$end" -v b="$bare" \
+    'BEGIN { printf "| %s | %.1f | %.1f | %.2fx | %.1f | %.2fx |\n", arch, a, e - s, a / (e - s), b, (e - s) / b }'
 done

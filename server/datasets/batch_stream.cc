@@ -52,7 +52,8 @@ BatchStream::BatchStream(std::unique_ptr<SampleDataset> dataset, const DataSpec&
       batch_size_(batch_size),
       batch_count_(batch_count),
       prefetch_(static_cast<size_t>(std::max(options.prefetch, 1))),
-      decode_threads_(std::max(options.decode_threads, 1)) {
+      decode_threads_(std::max(options.decode_threads, 1)),
+      pinned_memory_(options.pinned_memory) {
   producer_ = std::thread([this] { Produce(); });
 }
 
@@ -84,7 +85,8 @@ absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
     for (int64_t i = next++; i < batch_size_; i = next++) made[i] = MakeSample(first[i]);
   };
   std::vector<std::thread> helpers;
-  for (int t = 1; t < std::min<int64_t>(decode_threads_, batch_size_); ++t) helpers.emplace_back(work);
+  for (int t = 1; t < std::min<int64_t>(decode_threads_, batch_size_); ++t)
+    helpers.emplace_back(work);
   work();
   for (std::thread& helper : helpers) helper.join();
 
@@ -102,7 +104,12 @@ absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
     }
     samples.push_back(prepared);
   }
-  return at::stack(samples);
+  if (!pinned_memory_) return at::stack(samples);
+  std::vector<int64_t> shape = {batch_size_};
+  for (int64_t size : samples.front().sizes()) shape.push_back(size);
+  at::Tensor pinned = at::empty(shape, samples.front().options().pinned_memory(true));
+  at::stack_out(pinned, samples);
+  return pinned;
 }
 
 void BatchStream::Produce() {

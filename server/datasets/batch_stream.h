@@ -26,6 +26,9 @@ namespace affsig::datasets {
 struct StreamOptions {
   int prefetch = 2;        // batches made ahead of the consumer
   int decode_threads = 1;  // threads that read and preprocess one batch's samples
+  // Batches in page-locked memory, for a CUDA device: the copy to it can then run without
+  // blocking the host and at the bus's full speed. Needs a LibTorch that sees CUDA.
+  bool pinned_memory = false;
 };
 
 class BatchStream {
@@ -62,6 +65,7 @@ class BatchStream {
   int64_t batch_count_ = 0;
   size_t prefetch_ = 2;
   int decode_threads_ = 1;
+  bool pinned_memory_ = false;
   int64_t taken_ = 0;
 
   absl::Mutex mutex_;

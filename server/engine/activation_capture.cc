@@ -315,10 +315,12 @@ class GraphInstrumenter {
 }  // namespace
 
 CaptureRecorder::CaptureRecorder(const std::vector<ActivationSite>& sites,
-                                 std::function<bool()> should_stop, bool count_near_zero)
+                                 std::function<bool()> should_stop, bool count_near_zero,
+                                 CapturedCallSink on_complete)
     : sites_(sites),
       should_stop_(std::move(should_stop)),
       count_near_zero_(count_near_zero),
+      on_complete_(std::move(on_complete)),
       open_call_for_site_(sites.size(), -1) {}
 
 void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& activation) {
@@ -341,6 +343,12 @@ void CaptureRecorder::Record(int64_t site, bool is_output, const at::Tensor& act
   calls_[open].output = std::move(reduced);
   calls_[open].output_near_zero = near_zero;
   open_call_for_site_[site] = -1;
+  if (on_complete_) {
+    CapturedCall& finished = calls_[open];
+    on_complete_(
+        open, {finished.site, finished.call, std::move(finished.input), std::move(finished.output),
+               finished.input_near_zero, finished.output_near_zero});
+  }
 }
 
 std::vector<CapturedCall> CaptureRecorder::TakeCalls() { return std::move(calls_); }

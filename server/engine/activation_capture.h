@@ -41,24 +41,31 @@ struct CapturedCall {
   NearZeroCount output_near_zero;
 };
 
+// Receives a call as soon as its output is captured, with its place in execution order, so that
+// it can be scored while the forward pass goes on.
+using CapturedCallSink = std::function<void(int64_t index, CapturedCall call)>;
+
 // Collects captured calls while an InstrumentedForward runs on the current thread.
 class CaptureRecorder {
  public:
   // `should_stop` is asked before each capture; when it says true the forward pass is abandoned.
   // `count_near_zero`: also count each unreduced tensor's near-zero values (section 5's sparsity),
-  // a pass over it that a job without that measure does not pay.
+  // a pass over it that a job without that measure does not pay. `on_complete`: where finished
+  // calls go; TakeCalls then returns them with their tensors moved out.
   explicit CaptureRecorder(const std::vector<ActivationSite>& sites,
                            std::function<bool()> should_stop = nullptr,
-                           bool count_near_zero = false);
+                           bool count_near_zero = false, CapturedCallSink on_complete = nullptr);
 
   void Record(int64_t site, bool is_output, const at::Tensor& activation);
   bool stopped() const { return stopped_; }
+  // Every call in execution order.
   std::vector<CapturedCall> TakeCalls();
 
  private:
   const std::vector<ActivationSite>& sites_;
   std::function<bool()> should_stop_;
   bool count_near_zero_ = false;
+  CapturedCallSink on_complete_;
   bool stopped_ = false;
   std::vector<CapturedCall> calls_;
   std::vector<int64_t> open_call_for_site_;                  // index into calls_, -1 when none.

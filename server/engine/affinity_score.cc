@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <optional>
 #include <tuple>
 
 #include "absl/status/status.h"
@@ -96,24 +97,22 @@ at::Tensor Covariance(const at::Tensor& centered, const CovarianceForm& form) {
 // of a square root. F is the Cholesky factor of C_x, or, where rounding leaves C_x not
 // numerically positive definite, U diag(sqrt(l)) from its floored eigen-decomposition.
 at::Tensor TransportMap(const at::Tensor& cov_x, const at::Tensor& cov_y, bool* eigen_factor) {
-  at::Tensor factor, inverse;
   auto [cholesky, info] = at::linalg_cholesky_ex(cov_x);
   *eigen_factor = info.item<int64_t>() != 0;
-  if (!*eigen_factor) {
-    factor = cholesky;
-    inverse = at::linalg_solve_triangular(cholesky, at::eye(cov_x.size(0), cov_x.options()),
-                                          /*upper=*/false);
-  } else {
-    const Spectrum input = FlooredEigh(cov_x);
-    const at::Tensor roots = input.values.sqrt().unsqueeze(0);
-    factor = input.vectors * roots;
-    inverse = (input.vectors / roots).transpose(0, 1);
+  std::optional<Spectrum> input;  // of C_x, where it gives F.
+  at::Tensor factor = cholesky;
+  if (*eigen_factor) {
+    input = FlooredEigh(cov_x);
+    factor = input->vectors * input->values.sqrt().unsqueeze(0);
   }
   const Spectrum middle =
       FlooredEigh(Symmetrized(at::matmul(at::matmul(factor.transpose(0, 1), cov_y), factor)));
-  // T = H H^T with H = F^-T V diag(l^1/4).
+  // T = H H^T with H = F^-T W, W = V diag(l^1/4): a triangular solve for a Cholesky factor, and
+  // for U diag(sqrt(l)) a scaling, F^-T = U diag(l^-1/2).
+  const at::Tensor w = middle.vectors * middle.values.pow(0.25).unsqueeze(0);
   const at::Tensor half =
-      at::matmul(inverse.transpose(0, 1), middle.vectors * middle.values.pow(0.25).unsqueeze(0));
+      input ? at::matmul(input->vectors / input->values.sqrt().unsqueeze(0), w)
+            : at::linalg_solve_triangular(cholesky.transpose(0, 1), w, /*upper=*/true);
   return at::matmul(half, half.transpose(0, 1));
 }
 

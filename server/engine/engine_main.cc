@@ -3,7 +3,8 @@
 //
 //   affsig-engine [--model=FILE.pt] [--input=FILE.npy | --random=64x3x32x32 --seed=0]
 //                 [--activations=modules|all] [--device=cpu|cuda:K] [--threads=T]
-//                 [--optimize=auto|off] [--measures=cka,r2,...|all] [--format=table|json|csv]
+//                 [--scoring-threads=S] [--optimize=auto|off] [--measures=cka,r2,...|all]
+//                 [--format=table|json|csv]
 #include <ATen/ATen.h>
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "common/job.h"
 #include "common/signature_format.h"
 #include "server/engine/npy_tensor.h"
+#include "server/engine/scoring_pool.h"
 #include "server/engine/signature_engine.h"
 
 ABSL_FLAG(std::string, model, AFFSIG_DEFAULT_MODEL, "TorchScript model file");
@@ -32,8 +34,12 @@ ABSL_FLAG(std::string, activations, "modules", "'modules' (the paper's) or 'all'
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:K");
 ABSL_FLAG(int, threads, static_cast<int>(std::thread::hardware_concurrency()),
           "LibTorch intra-op threads");
-ABSL_FLAG(std::string, optimize, "auto",
-          "'auto': the forward frozen and channels_last where LibTorch can; 'off': the model's own");
+ABSL_FLAG(int, scoring_threads, -1,
+          "threads that score activations while the forward pass goes on (-1: one fewer than "
+          "--threads, at least 1; 0: each after the forward)");
+ABSL_FLAG(
+    std::string, optimize, "auto",
+    "'auto': the forward frozen and channels_last where LibTorch can; 'off': the model's own");
 ABSL_FLAG(std::string, measures, "",
           "companion measures of each scored entry: shrinkage, cka, sparsity, entropy, norm, r2 "
           "(comma-separated) or all");
@@ -78,7 +84,11 @@ int main(int argc, char** argv) {
   auto batch = Batch();
   if (!batch.ok()) return Fail(batch.status());
   auto model = affsig::engine::SignatureModel::Load(
-      absl::GetFlag(FLAGS_model), {absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads)},
+      absl::GetFlag(FLAGS_model),
+      {absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads),
+       absl::GetFlag(FLAGS_scoring_threads) >= 0
+           ? absl::GetFlag(FLAGS_scoring_threads)
+           : affsig::engine::DefaultScoringThreads(absl::GetFlag(FLAGS_threads))},
       {*optimize == affsig::ForwardOptimization::kAuto});
   if (!model.ok()) return Fail(model.status());
 

@@ -7,16 +7,20 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "server/engine/activation_capture.h"
 #include "server/engine/companion_measures.h"
 #include "server/engine/inference_optimizer.h"
+#include "server/engine/scoring_pool.h"
 #include "server/engine/torch_error.h"
 
 namespace affsig::engine {
@@ -25,9 +29,11 @@ struct SignatureModel::State {
   torch::jit::Module module;  // as loaded; runs the bare forward when not optimized.
   c10::Device device = c10::kCPU;
   ForwardOptions forward_options;
-  bool bare_prepared = false;                        // the optimized bare forward was tried.
-  std::optional<torch::jit::Module> optimized_bare;  // set when it could be built.
+  bool bare_prepared = false;                            // the optimized bare forward was tried.
+  std::optional<torch::jit::Module> optimized_bare;      // set when it could be built.
   std::unique_ptr<InstrumentedForward> instrumented[2];  // by ActivationMode, built on first use.
+  std::unique_ptr<ScoringPool> scoring;
+  int64_t calls_last_time[2] = {0, 0};  // by ActivationMode: the last forward's call count.
   std::string unoptimized_reason;
 
   void NoteUnoptimized(absl::string_view why) {
@@ -70,6 +76,14 @@ struct ForwardGuards {
   c10::InferenceMode inference;
   torch::jit::GraphOptimizerEnabledGuard no_graph_rewrites{false};
 };
+
+// A batch in page-locked memory (datasets::StreamOptions::pinned_memory) is copied without
+// blocking: the copy is queued on the device's stream ahead of the forward's kernels, which wait
+// for it there, while the host goes on queueing them. LibTorch's pinned-memory allocator keeps
+// the host buffer until the copy has run, however soon the caller lets go of it.
+at::Tensor ToDevice(const at::Tensor& batch, const c10::Device& device) {
+  return batch.to(device, /*non_blocking=*/device.is_cuda() && batch.is_pinned());
+}
 
 absl::StatusOr<c10::Device> ParseDevice(const std::string& name) {
   try {
@@ -132,6 +146,37 @@ absl::Status Score(const CapturedCall& call, const SignatureOptions& options,
   return absl::OkStatus();
 }
 
+// The entry of a call, before it is scored: where it happened.
+SignatureEntry NewEntry(const InstrumentedForward& forward, const CapturedCall& call,
+                        int64_t index) {
+  const ActivationSite& site = forward.sites()[call.site];
+  SignatureEntry entry;
+  entry.index = index;
+  entry.module = site.module;
+  entry.call = call.call;
+  entry.op = site.op;
+  return entry;
+}
+
+// Classifies and scores a call into its entry. Runs on a scoring thread, or on the forward's
+// once that has ended.
+void ScoreCall(const CapturedCall& call, const SignatureOptions& options, SignatureEntry& entry) {
+  c10::InferenceMode inference;
+  try {
+    entry.n = call.input.size(0);
+    entry.d = call.input.size(1);
+    entry.status = ClassifyCall(call, entry.reason);
+    if (entry.status != EntryStatus::kOk) return;
+    if (absl::Status scored = Score(call, options, entry); !scored.ok()) {
+      entry.status = EntryStatus::kFailed;
+      entry.reason = std::string(scored.message());
+    }
+  } catch (const std::exception& error) {
+    entry.status = EntryStatus::kFailed;
+    entry.reason = OneLineTorchError(error);
+  }
+}
+
 }  // namespace
 
 SignatureModel::SignatureModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -157,6 +202,7 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(
   auto state = std::make_unique<State>();
   state->device = device;
   state->forward_options = forward_options;
+  state->scoring = std::make_unique<ScoringPool>(ScoringPoolOptions{options.scoring_threads});
   try {
     state->module = torch::jit::load(path, device);
   } catch (const std::exception& error) {
@@ -172,9 +218,7 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(
 
 std::string SignatureModel::device() const { return state_->device.str(); }
 
-const std::string& SignatureModel::unoptimized_reason() const {
-  return state_->unoptimized_reason;
-}
+const std::string& SignatureModel::unoptimized_reason() const { return state_->unoptimized_reason; }
 
 bool SignatureModel::reusable() const {
   bool any = false;
@@ -199,7 +243,7 @@ absl::StatusOr<std::vector<at::Tensor>> SignatureModel::Forward(const at::Tensor
     }
   }
   ForwardGuards guards;
-  const at::Tensor input = batch.to(state_->device);
+  const at::Tensor input = ToDevice(batch, state_->device);
   auto run = [&](torch::jit::Module& module,
                  const at::Tensor& given) -> absl::StatusOr<std::vector<at::Tensor>> {
     try {
@@ -227,11 +271,46 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
                                                   const SignatureCallbacks& callbacks,
                                                   std::vector<at::Tensor>* forward_outputs) {
   ASSIGN_OR_RETURN(InstrumentedForward * instrumented, state_->Instrumented(options.mode));
+  ScoringPool& pool = *state_->scoring;
+  // By call index. Each finished call is scored on the pool while the forward goes on; the
+  // entry's place is fixed here, on this thread, and the task fills in its outcome.
+  std::vector<std::unique_ptr<SignatureEntry>> entries;
+  std::atomic<int64_t> last_scored{-1};
+  // Progress during the forward too, much of the scoring being done there; the total is the last
+  // forward's count until this one has ended (0, unknown, during a model's first).
+  int64_t& expected_calls = state_->calls_last_time[static_cast<int>(options.mode)];
+  int64_t scored = 0;
+  auto report = [&](int64_t total) {
+    const int64_t index = last_scored.load();
+    if (callbacks.on_progress && index >= 0) {
+      callbacks.on_progress({scored, total, entries[index]->module});
+    }
+  };
+  // Tasks refer to `entries` and `options`: none may outlive this call.
+  absl::Cleanup abandon_tasks = [&pool] { pool.Abandon(); };
   std::vector<CapturedCall> calls;
   auto run = [&](InstrumentedForward& forward) -> absl::Status {
+    pool.Abandon();
+    entries.clear();
+    scored = 0;
+    auto score_later = [&](int64_t index, CapturedCall call) {
+      if (static_cast<int64_t>(entries.size()) <= index) entries.resize(index + 1);
+      entries[index] = std::make_unique<SignatureEntry>(NewEntry(forward, call, index));
+      SignatureEntry* entry = entries[index].get();
+      pool.Submit([entry, call = std::move(call), &options, &last_scored] {
+        ScoreCall(call, options, *entry);
+        last_scored.store(entry->index);
+      });
+      if (const int64_t finished = pool.TakeFinished(); finished > 0) {
+        scored += finished;
+        report(expected_calls > 0 ? std::max(expected_calls, static_cast<int64_t>(entries.size()))
+                                  : 0);
+      }
+    };
     ForwardGuards guards;
-    const at::Tensor input = batch.to(state_->device);
-    CaptureRecorder recorder(forward.sites(), callbacks.should_stop, options.measures.sparsity);
+    const at::Tensor input = ToDevice(batch, state_->device);
+    CaptureRecorder recorder(forward.sites(), callbacks.should_stop, options.measures.sparsity,
+                             score_later);
     ASSIGN_OR_RETURN(
         auto output,
         forward.Run({forward.optimized() ? InOptimizedLayout(input) : input}, recorder));
@@ -253,36 +332,30 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
     RETURN_IF_ERROR(ran);
   }
 
-  const int64_t total = static_cast<int64_t>(calls.size());
-  if (callbacks.on_progress) callbacks.on_progress({0, total, ""});
-  c10::InferenceMode inference;
-  Signature signature;
-  signature.reserve(calls.size());
-  for (CapturedCall& call : calls) {
-    if (callbacks.should_stop && callbacks.should_stop()) {
-      return absl::CancelledError("stopped before scoring every activation");
-    }
-    const ActivationSite& site = instrumented->sites()[call.site];
-    SignatureEntry entry;
-    entry.index = static_cast<int64_t>(signature.size());
-    entry.module = site.module;
-    entry.call = call.call;
-    entry.op = site.op;
-    entry.n = call.input.size(0);
-    entry.d = call.input.size(1);
-    entry.status = ClassifyCall(call, entry.reason);
-    if (entry.status == EntryStatus::kOk) {
-      if (absl::Status scored = Score(call, options, entry); !scored.ok()) {
-        entry.status = EntryStatus::kFailed;
-        entry.reason = std::string(scored.message());
-      }
-    }
-    call = CapturedCall();  // release the reduced tensors as we go.
-    signature.push_back(std::move(entry));
-    if (callbacks.on_progress) {
-      callbacks.on_progress({static_cast<int64_t>(signature.size()), total, site.module});
-    }
+  // Calls whose output never came were not handed to the pool: they fail here.
+  entries.resize(calls.size());
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (entries[i]) continue;
+    entries[i] = std::make_unique<SignatureEntry>(NewEntry(*instrumented, calls[i], i));
+    ScoreCall(calls[i], options, *entries[i]);
   }
+  const int64_t total = static_cast<int64_t>(calls.size());
+  expected_calls = total;
+  // Those scored here still hold their tensors; the others were the pool's.
+  scored += std::count_if(calls.begin(), calls.end(),
+                          [](const CapturedCall& call) { return call.input.defined(); });
+  scored += pool.TakeFinished();
+  if (callbacks.on_progress) callbacks.on_progress({scored, total, ""});
+  const bool finished = pool.Finish(
+      [&] {
+        ++scored;
+        report(total);
+      },
+      callbacks.should_stop);
+  if (!finished) return absl::CancelledError("stopped before scoring every activation");
+  Signature signature;
+  signature.reserve(entries.size());
+  for (auto& entry : entries) signature.push_back(std::move(*entry));
   return signature;
 }
 

@@ -24,6 +24,9 @@ namespace affsig::engine {
 struct DeviceOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:K".
   int intra_op_threads = 0;    // LibTorch intra-op threads for this process; 0 leaves it as is.
+  // Threads that score activations while the forward pass goes on (scoring_pool.h says how
+  // they share the cores with the forward); 0 scores each after the forward, on its thread.
+  int scoring_threads = 1;
   // TensorFloat-32 in CUDA convolutions and matrix products (process-wide). Off by default: with
   // it, activations differ from the float32 forward by ~1e-3 and so do the scores.
   bool allow_tf32 = false;
@@ -47,12 +50,14 @@ struct SignatureOptions {
 
 struct SignatureProgress {
   int64_t scored = 0;      // entries done.
-  int64_t total = 0;       // entries of this forward pass.
+  int64_t total = 0;       // entries of this forward pass: until it has ended, of the last one
+                           // (or those seen so far, where more); 0 during the first: unknown.
   std::string activation;  // the module path of the entry just scored
 };
 
 struct SignatureCallbacks {
-  // After the forward pass (scored = 0) and after each entry.
+  // While the forward pass runs, when entries have been scored beside it; after it; and after
+  // each entry scored from then on.
   std::function<void(const SignatureProgress&)> on_progress;
   // Asked at every activation call and before every score; true stops with CANCELLED.
   std::function<bool()> should_stop;

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/batch_statistics.h"
@@ -46,7 +47,7 @@ absl::StatusOr<std::unique_ptr<engine::SignatureModel>> JobRunner::TakeModel(
   }
   // Messages name blobs by digest: where a worker keeps its files is none of the user's business.
   auto model = engine::SignatureModel::Load(
-      *model_path, {options_.device, options_.intra_op_threads},
+      *model_path, {options_.device, options_.intra_op_threads, options_.scoring_threads},
       {/*optimize=*/spec.optimize == ForwardOptimization::kAuto});
   if (!model.ok()) {
     return absl::InvalidArgumentError(absl::StrReplaceAll(
@@ -63,6 +64,7 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
   ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
   datasets::StreamOptions stream;
   stream.decode_threads = options_.data_threads;
+  stream.pinned_memory = absl::StartsWith(options_.device, "cuda");
   ASSIGN_OR_RETURN(auto batches,
                    datasets::BatchStream::Start(std::move(dataset), spec.data, stream));
   ASSIGN_OR_RETURN(std::unique_ptr<engine::SignatureModel> model, TakeModel(spec, blob_path));

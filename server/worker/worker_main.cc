@@ -4,7 +4,7 @@
 //
 //   affsig-worker --server=HOST:PORT --device=cpu|cuda:K [--data-root=DIR ...] [--threads=T]
 //                 [--tls | --tls-ca=PEM] [--tls-cert=PEM --tls-key=PEM]
-//                 [--data-threads=D]
+//                 [--data-threads=D] [--scoring-threads=S]
 //                 [--name=NAME] [--cache-dir=DIR] [--cache-mb=MB] [--idle-exit=SECONDS]
 //   affsig-worker --list-devices
 //
@@ -30,6 +30,7 @@
 #include "common/termination_signals.h"
 #include "proto/channel_credentials.h"
 #include "server/datasets/data_roots.h"
+#include "server/engine/scoring_pool.h"
 #include "server/worker/worker.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
@@ -53,6 +54,9 @@ ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads (0: one per core)");
 ABSL_FLAG(int, data_threads, 0,
           "threads that read, decode and preprocess a batch's samples (0: one per core on a CUDA "
           "device, whose forward leaves the cores free; 1 on the CPU, whose forward uses them)");
+ABSL_FLAG(int, scoring_threads, -1,
+          "threads that score activations while the forward pass goes on, at the lowest CPU "
+          "priority (-1: one fewer than --threads, at least 1; 0: each after the forward)");
 ABSL_FLAG(std::string, data_root, "",
           "a folder jobs may read data from (the lab's shared storage); repeat it for several");
 ABSL_FLAG(std::string, cache_dir, "",
@@ -123,6 +127,10 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_threads) > 0
           ? absl::GetFlag(FLAGS_threads)
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.runner.scoring_threads =
+      absl::GetFlag(FLAGS_scoring_threads) >= 0
+          ? absl::GetFlag(FLAGS_scoring_threads)
+          : affsig::engine::DefaultScoringThreads(options.runner.intra_op_threads);
   if (absl::GetFlag(FLAGS_data_threads) < 0) return Fail("--data-threads must not be negative");
   options.runner.data_threads =
       absl::GetFlag(FLAGS_data_threads) > 0 ? absl::GetFlag(FLAGS_data_threads)

@@ -52,16 +52,27 @@ TEST_F(SignatureEngineTest, MatchesGeneratedTorchvisionFixtures) {
   ExpectMatchesGoldenSet(testing::GeneratedFixtureDir());
 }
 
-TEST_F(SignatureEngineTest, ReportsProgressAfterTheForwardPassAndEachEntry) {
-  std::vector<SignatureProgress> progress;
-  SignatureCallbacks callbacks;
-  callbacks.on_progress = [&](const SignatureProgress& p) { progress.push_back(p); };
-  auto signature = visible_net_->Compute(*visible_input_, {}, callbacks);
-  ASSERT_TRUE(signature.ok());
-  ASSERT_EQ(progress.size(), signature->size() + 1);
-  for (size_t i = 0; i < progress.size(); ++i) {
-    EXPECT_EQ(progress[i].scored, static_cast<int64_t>(i));
-    EXPECT_EQ(progress[i].total, static_cast<int64_t>(signature->size()));
+TEST_F(SignatureEngineTest, ReportsProgressUntilEveryEntryIsScored) {
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<SignatureProgress> progress;
+    SignatureCallbacks callbacks;
+    callbacks.on_progress = [&](const SignatureProgress& p) { progress.push_back(p); };
+    auto signature = visible_net_->Compute(*visible_input_, {}, callbacks);
+    ASSERT_TRUE(signature.ok());
+    const auto total = static_cast<int64_t>(signature->size());
+    ASSERT_FALSE(progress.empty());
+    for (size_t i = 0; i < progress.size(); ++i) {
+      if (i > 0) EXPECT_GE(progress[i].scored, progress[i - 1].scored);
+      // A total of 0 is not known yet: only during the model's first forward pass.
+      if (progress[i].total == 0) EXPECT_EQ(pass, 0);
+      if (progress[i].total != 0) EXPECT_LE(progress[i].scored, progress[i].total);
+    }
+    EXPECT_EQ(progress.back().scored, total);
+    EXPECT_EQ(progress.back().total, total);
+    // After the first forward pass, every report knows the total.
+    if (pass == 1) {
+      for (const SignatureProgress& p : progress) EXPECT_EQ(p.total, total);
+    }
   }
 }
 
@@ -74,6 +85,35 @@ TEST_F(SignatureEngineTest, StopsAtTheNextActivationWhenAsked) {
   EXPECT_EQ(asked, 3);
   // The model stays usable.
   EXPECT_TRUE(visible_net_->Compute(*visible_input_, {}).ok());
+}
+
+TEST_F(SignatureEngineTest, ScoresTheSameWhetherScoredBesideTheForwardOrAfterIt) {
+  // The pool's threads score on one intra-op thread: the same algorithm, BLAS sums split
+  // differently, so equal to rounding.
+  const std::string path = testing::GeneratedFixtureDir() + "/resnet18.pt";
+  at::manual_seed(3);
+  const at::Tensor batch = at::randn({16, 3, 64, 64});
+  Signature by_threads[2];
+  for (int scoring_threads : {0, 3}) {
+    DeviceOptions device{testing::TestDevice()};
+    device.scoring_threads = scoring_threads;
+    auto model = SignatureModel::Load(path, device);
+    ASSERT_TRUE(model.ok()) << model.status();
+    auto signature = (*model)->Compute(batch, {ActivationMode::kAll});
+    ASSERT_TRUE(signature.ok()) << signature.status();
+    by_threads[scoring_threads > 0] = *std::move(signature);
+  }
+  ASSERT_EQ(by_threads[0].size(), by_threads[1].size());
+  ASSERT_GT(by_threads[0].size(), 10u);
+  for (size_t i = 0; i < by_threads[0].size(); ++i) {
+    const SignatureEntry& after = by_threads[0][i];
+    const SignatureEntry& beside = by_threads[1][i];
+    EXPECT_EQ(beside.index, static_cast<int64_t>(i));
+    EXPECT_EQ(beside.module, after.module);
+    EXPECT_EQ(beside.call, after.call);
+    EXPECT_EQ(beside.status, after.status);
+    EXPECT_NEAR(beside.score, after.score, 1e-9) << after.module;
+  }
 }
 
 TEST_F(SignatureEngineTest, KeepsEntriesWithTooFewSamples) {
@@ -114,7 +154,8 @@ struct BothPaths {
   std::string reason;
 };
 
-BothPaths ComputeBothWays(const std::string& fixture, const at::Tensor& batch, ActivationMode mode) {
+BothPaths ComputeBothWays(const std::string& fixture, const at::Tensor& batch,
+                          ActivationMode mode) {
   BothPaths both;
   for (bool optimize : {true, false}) {
     auto model = SignatureModel::Load(testing::ServiceFixtureDir() + "/" + fixture,
