@@ -50,14 +50,19 @@ absl::Status Run() {
   ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec, access));
   datasets::StreamOptions stream_options;
   stream_options.decode_threads = absl::GetFlag(FLAGS_data_threads);
+  stream_options.waiting_decode_threads =
+      std::max(absl::GetFlag(FLAGS_data_threads), absl::GetFlag(FLAGS_threads));
   ASSIGN_OR_RETURN(auto stream,
                    datasets::BatchStream::Start(std::move(dataset), spec, stream_options));
   int batches = 0;
   while (true) {
     ASSIGN_OR_RETURN(auto batch, stream->Next());
     if (!batch) break;
+    const double ready = bench::SecondsSince(start);
     RETURN_IF_ERROR(model->Forward(*batch).status());
     ++batches;
+    std::cerr << absl::StrFormat("batch %d: ready at %.2f s, forward %.2f s\n", batches, ready,
+                                 bench::SecondsSince(start) - ready);
   }
   if (!model->unoptimized_reason().empty()) {
     std::cerr << "the forward ran unoptimized: " << model->unoptimized_reason() << "\n";

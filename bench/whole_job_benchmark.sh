@@ -24,18 +24,28 @@ trap 'stop_affsig_server; rm -rf "$tmp"' EXIT
 start_affsig_server build/server/affsig-server "$tmp" --data-root="$tmp/images" --threads=0
 echo "| model | authors' pipeline (s) | affsig, submit to result (s) | speed-up | affsig's bare forward over the same batches (s) | whole job / bare forward |"
 echo "|---|---|---|---|---|---|"
+# Each side is timed ROUNDS times (default 2), alternating, and its fastest run counts: this VM's
+# neighbours move single runs by 10-20%.
+rounds=${ROUNDS:-2}
+fastest() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
 for arch in "${archs[@]}"; do
   /usr/bin/python3 bench/paper_baseline.py export "$arch" "$tmp/$arch.pt"
-  authors=$(/usr/bin/python3 bench/authors_pipeline.py --images "$tmp/images" --arch "$arch" \
-    --batch-size 256 --batches 2 | sed -E 's/.*"seconds": ([0-9.]+).*/\1/')
   "$client" --server="$affsig_address" models upload "$tmp/$arch.pt" >/dev/null  # not timed
-  start=$(date +%s.%N)
-  "$client" --server="$affsig_address" submit --model="$tmp/$arch.pt" \
-    --data="imagefolder:$tmp/images" --batch-size=256 --batches=2 --wait --format=csv \
-    >/dev/null 2>&1
-  end=$(date +%s.%N)
-  bare=$(build/bench/bare_forward_job --model="$tmp/$arch.pt" --images="$tmp/images" \
-    --batch_size=256 --batches=2 | sed -E 's/seconds=([0-9.]+).*/\1/')
-  awk -v arch="$arch" -v a="$authors" -v s="$start" -v e="$end" -v b="$bare" \
-    'BEGIN { printf "| %s | %.1f | %.1f | %.2fx | %.1f | %.2fx |\n", arch, a, e - s, a / (e - s), b, (e - s) / b }'
+  authors="" job="" bare=""
+  for ((round = 0; round < rounds; ++round)); do
+    seconds=$(/usr/bin/python3 bench/authors_pipeline.py --images "$tmp/images" --arch "$arch" \
+      --batch-size 256 --batches 2 | sed -E 's/.*"seconds": ([0-9.]+).*/\1/')
+    authors=$(fastest "$authors" "$seconds")
+    start=$(date +%s.%N)
+    "$client" --server="$affsig_address" submit --model="$tmp/$arch.pt" \
+      --data="imagefolder:$tmp/images" --batch-size=256 --batches=2 --wait --format=csv \
+      >/dev/null 2>&1
+    end=$(date +%s.%N)
+    job=$(fastest "$job" "$(awk -v s="$start" -v e="$end" 'BEGIN { print e - s }')")
+    seconds=$(build/bench/bare_forward_job --model="$tmp/$arch.pt" --images="$tmp/images" \
+      --batch_size=256 --batches=2 2>/dev/null | sed -E 's/seconds=([0-9.]+).*/\1/')
+    bare=$(fastest "$bare" "$seconds")
+  done
+  awk -v arch="$arch" -v a="$authors" -v j="$job" -v b="$bare" \
+    'BEGIN { printf "| %s | %.1f | %.1f | %.2fx | %.1f | %.2fx |\n", arch, a, j, a / j, b, j / b }'
 done

@@ -53,6 +53,8 @@ BatchStream::BatchStream(std::unique_ptr<SampleDataset> dataset, const DataSpec&
       batch_count_(batch_count),
       prefetch_(static_cast<size_t>(std::max(options.prefetch, 1))),
       decode_threads_(std::max(options.decode_threads, 1)),
+      waiting_decode_threads_(options.waiting_decode_threads > 0 ? options.waiting_decode_threads
+                                                                 : decode_threads_),
       pinned_memory_(options.pinned_memory) {
   producer_ = std::thread([this] { Produce(); });
 }
@@ -75,7 +77,7 @@ absl::StatusOr<at::Tensor> BatchStream::MakeSample(int64_t index) const {
   return prepared;
 }
 
-absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
+absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch, int threads) {
   const auto* first = order_.data() + batch * batch_size_;
   std::vector<absl::StatusOr<at::Tensor>> made(static_cast<size_t>(batch_size_),
                                                absl::UnknownError("not made"));
@@ -85,8 +87,7 @@ absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
     for (int64_t i = next++; i < batch_size_; i = next++) made[i] = MakeSample(first[i]);
   };
   std::vector<std::thread> helpers;
-  for (int t = 1; t < std::min<int64_t>(decode_threads_, batch_size_); ++t)
-    helpers.emplace_back(work);
+  for (int t = 1; t < std::min<int64_t>(threads, batch_size_); ++t) helpers.emplace_back(work);
   work();
   for (std::thread& helper : helpers) helper.join();
 
@@ -114,6 +115,7 @@ absl::StatusOr<at::Tensor> BatchStream::MakeBatch(int64_t batch) {
 
 void BatchStream::Produce() {
   for (int64_t batch = 0; batch < batch_count_; ++batch) {
+    int threads = decode_threads_;
     {
       absl::MutexLock lock(&mutex_);
       auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
@@ -121,8 +123,9 @@ void BatchStream::Produce() {
       };
       mutex_.Await(absl::Condition(&room));
       if (stopping_) return;
+      if (batch == 0 || (consumer_waiting_ && ready_.empty())) threads = waiting_decode_threads_;
     }
-    absl::StatusOr<at::Tensor> made = MakeBatch(batch);
+    absl::StatusOr<at::Tensor> made = MakeBatch(batch, threads);
     const bool failed = !made.ok();
     absl::MutexLock lock(&mutex_);
     ready_.push_back(std::move(made));
@@ -134,7 +137,9 @@ absl::StatusOr<std::optional<at::Tensor>> BatchStream::Next() {
   if (taken_ == batch_count_) return std::optional<at::Tensor>();
   absl::MutexLock lock(&mutex_);
   auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return !ready_.empty(); };
+  consumer_waiting_ = true;
   mutex_.Await(absl::Condition(&available));
+  consumer_waiting_ = false;
   absl::StatusOr<at::Tensor> batch = std::move(ready_.front());
   ready_.pop_front();
   ++taken_;

@@ -26,6 +26,9 @@ namespace affsig::datasets {
 struct StreamOptions {
   int prefetch = 2;        // batches made ahead of the consumer
   int decode_threads = 1;  // threads that read and preprocess one batch's samples
+  // Threads for a batch the consumer waits for: the first, or one its forward pass has caught
+  // up with. Nothing else runs then, so every core may decode (0: decode_threads).
+  int waiting_decode_threads = 0;
   // Batches in page-locked memory, for a CUDA device: the copy to it can then run without
   // blocking the host and at the bus's full speed. Needs a LibTorch that sees CUDA.
   bool pinned_memory = false;
@@ -54,7 +57,7 @@ class BatchStream {
               std::vector<int64_t> order, int64_t batch_size, int64_t batch_count,
               const StreamOptions& options);
   void Produce();
-  absl::StatusOr<at::Tensor> MakeBatch(int64_t batch);
+  absl::StatusOr<at::Tensor> MakeBatch(int64_t batch, int threads);
   // Sample `index` read and preprocessed; errors name it.
   absl::StatusOr<at::Tensor> MakeSample(int64_t index) const;
 
@@ -65,12 +68,14 @@ class BatchStream {
   int64_t batch_count_ = 0;
   size_t prefetch_ = 2;
   int decode_threads_ = 1;
+  int waiting_decode_threads_ = 1;
   bool pinned_memory_ = false;
   int64_t taken_ = 0;
 
   absl::Mutex mutex_;
   std::deque<absl::StatusOr<at::Tensor>> ready_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  bool consumer_waiting_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread producer_;
 };
 

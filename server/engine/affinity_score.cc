@@ -168,18 +168,18 @@ absl::StatusOr<AffinityScore> CentreAndScore(const at::Tensor& x, const at::Tens
                                              const AffinityScoreOptions& options) {
   const int64_t n = x.size(0);
   const int64_t d = x.size(1);
-  // Float64 copies, centred in place.
-  at::Tensor xc = x.to(x.device(), at::kDouble, /*non_blocking=*/false, /*copy=*/true);
-  at::Tensor yc = y.to(x.device(), at::kDouble, /*non_blocking=*/false, /*copy=*/true);
-  const at::Tensor mean_x = xc.mean(0, true);
-  const at::Tensor mean_y = yc.mean(0, true);
+  // Means in float64 over the samples as given (each value converted exactly), then the centred
+  // float64 samples in one pass each: x - mean computes in the wider type.
+  const at::Tensor y_here = y.to(x.device());
+  const at::Tensor mean_x = x.mean(0, /*keepdim=*/true, at::kDouble);
+  const at::Tensor mean_y = y_here.mean(0, /*keepdim=*/true, at::kDouble);
   // A NaN or Inf makes its column's mean non-finite (Inf - Inf is NaN), and finite float32 values
   // cannot overflow a float64 sum: one pass fewer over the samples than checking every value.
   if (!at::isfinite(mean_x).all().item<bool>() || !at::isfinite(mean_y).all().item<bool>()) {
     return absl::InvalidArgumentError("the activation holds NaN or Inf");
   }
-  xc.sub_(mean_x);
-  yc.sub_(mean_y);
+  const at::Tensor xc = x - mean_x;
+  const at::Tensor yc = y_here - mean_y;
   // In the ambient dimension: a shrunk covariance's shrinkage depends on d.
   const CovarianceForm form_x = FormOf(xc, options.covariance);
   const CovarianceForm form_y = FormOf(yc, options.covariance);

@@ -293,6 +293,7 @@ absl::StatusOr<Signature> SignatureModel::Compute(const at::Tensor& batch,
     pool.Abandon();
     entries.clear();
     scored = 0;
+    last_scored.store(-1);
     auto score_later = [&](int64_t index, CapturedCall call) {
       if (static_cast<int64_t>(entries.size()) <= index) entries.resize(index + 1);
       entries[index] = std::make_unique<SignatureEntry>(NewEntry(forward, call, index));

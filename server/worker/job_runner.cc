@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,8 +21,8 @@ namespace {
 
 // "batch 2 of 4: ...".
 absl::Status InBatch(const absl::Status& status, size_t batch, int64_t batch_count) {
-  return absl::Status(status.code(), absl::StrCat("batch ", batch, " of ", batch_count, ": ",
-                                                  status.message()));
+  return absl::Status(status.code(),
+                      absl::StrCat("batch ", batch, " of ", batch_count, ": ", status.message()));
 }
 
 }  // namespace
@@ -41,9 +43,8 @@ absl::StatusOr<std::unique_ptr<engine::SignatureModel>> JobRunner::TakeModel(
   kept_sha256_.clear();
   auto model_path = blob_path(spec.model_sha256);
   if (!model_path.ok()) {
-    return absl::Status(model_path.status().code(),
-                        absl::StrCat("model ", spec.model_sha256, ": ",
-                                     model_path.status().message()));
+    return absl::Status(model_path.status().code(), absl::StrCat("model ", spec.model_sha256, ": ",
+                                                                 model_path.status().message()));
   }
   // Messages name blobs by digest: where a worker keeps its files is none of the user's business.
   auto model = engine::SignatureModel::Load(
@@ -64,6 +65,10 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
   ASSIGN_OR_RETURN(auto dataset, datasets::OpenSampleDataset(spec.data, access));
   datasets::StreamOptions stream;
   stream.decode_threads = options_.data_threads;
+  stream.waiting_decode_threads =
+      std::max(options_.data_threads, options_.intra_op_threads > 0
+                                          ? options_.intra_op_threads
+                                          : static_cast<int>(std::thread::hardware_concurrency()));
   stream.pinned_memory = absl::StartsWith(options_.device, "cuda");
   ASSIGN_OR_RETURN(auto batches,
                    datasets::BatchStream::Start(std::move(dataset), spec.data, stream));
@@ -77,9 +82,8 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
     engine_callbacks.on_progress = [&](const engine::SignatureProgress& progress) {
       // Activations over every batch, the forward pass of the first giving the count.
       const auto batch = static_cast<int64_t>(per_batch.size());
-      callbacks.on_progress({batch * progress.total + progress.scored,
-                             batch_count * progress.total, progress.activation, batch + 1,
-                             batch_count});
+      callbacks.on_progress({batch * progress.total + progress.scored, batch_count * progress.total,
+                             progress.activation, batch + 1, batch_count});
     };
   }
   while (true) {
@@ -97,8 +101,7 @@ absl::StatusOr<Signature> JobRunner::Run(const JobSpec& spec, const BlobPath& bl
   }
   if (!model->unoptimized_reason().empty()) {
     if (callbacks.on_note) {
-      callbacks.on_note(
-          absl::StrCat("the forward ran unoptimized: ", model->unoptimized_reason()));
+      callbacks.on_note(absl::StrCat("the forward ran unoptimized: ", model->unoptimized_reason()));
     }
   } else if (model->reusable()) {
     kept_sha256_ = spec.model_sha256;

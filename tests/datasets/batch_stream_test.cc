@@ -4,9 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace affsig::datasets {
 namespace {
@@ -20,7 +24,8 @@ class CountingDataset final : public SampleDataset {
   int64_t size() const override { return size_; }
   absl::StatusOr<at::Tensor> Read(int64_t index) const override {
     if (bad_ >= 0 && index >= bad_) {
-      return absl::InvalidArgumentError(absl::StrCat("image 'x/", index, ".png': not a readable PNG"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("image 'x/", index, ".png': not a readable PNG"));
     }
     return at::full({1}, static_cast<float>(index));
   }
@@ -112,6 +117,48 @@ TEST(BatchStreamTest, DecodeThreadsMakeTheSameBatchesAndReportTheFirstBadSample)
     ASSERT_TRUE(failing.ok());
     EXPECT_THAT((*failing)->Next().status().message(), HasSubstr("x/4.png"));
   }
+}
+
+// Records which threads read each sample, each read taking a little while.
+class ThreadRecordingDataset final : public SampleDataset {
+ public:
+  explicit ThreadRecordingDataset(int64_t size) : size_(size) {}
+  int64_t size() const override { return size_; }
+  absl::StatusOr<at::Tensor> Read(int64_t index) const override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    absl::MutexLock lock(&mutex_);
+    readers_[index] = std::this_thread::get_id();
+    return at::full({1}, static_cast<float>(index));
+  }
+  // The threads that read samples [first, first + count).
+  size_t ThreadsReading(int64_t first, int64_t count) const {
+    absl::MutexLock lock(&mutex_);
+    std::set<std::thread::id> threads;
+    for (int64_t i = first; i < first + count; ++i) threads.insert(readers_.at(i));
+    return threads.size();
+  }
+
+ private:
+  int64_t size_;
+  mutable absl::Mutex mutex_;
+  mutable std::map<int64_t, std::thread::id> readers_ ABSL_GUARDED_BY(mutex_);
+};
+
+TEST(BatchStreamTest, EveryCoreDecodesTheFirstBatchAndDecodeThreadsTheOnesMadeAhead) {
+  auto dataset = std::make_unique<ThreadRecordingDataset>(36);
+  const ThreadRecordingDataset& readers = *dataset;
+  StreamOptions options;
+  options.prefetch = 1;
+  options.decode_threads = 1;
+  options.waiting_decode_threads = 3;
+  auto stream = BatchStream::Start(std::move(dataset), Batches(12, 2), options);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Next().ok());
+  // The second batch is made while the consumer is busy with the first (not waiting in Next).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE((*stream)->Next().ok());
+  EXPECT_EQ(readers.ThreadsReading(0, 12), 3u);
+  EXPECT_EQ(readers.ThreadsReading(12, 12), 1u);
 }
 
 }  // namespace
