@@ -153,6 +153,11 @@ absl::StatusOr<Job> JobQueue::Submit(const JobSpec& spec, const SubmitOptions& o
     insert->Bind(13, absl::StrJoin(MeasureSelectionNames(spec.measures), ","));
     insert->Bind(14, options.owner);
     RETURN_IF_ERROR(insert->Run());
+    // The user's turn in the fair share, 0 until one of their jobs starts.
+    ASSIGN_OR_RETURN(auto turn, db_->Prepare("INSERT OR IGNORE INTO user_turns (owner, last_turn) "
+                                             "VALUES (?, 0)"));
+    turn->Bind(1, options.owner);
+    RETURN_IF_ERROR(turn->Run());
     ASSIGN_OR_RETURN(auto label,
                      db_->Prepare("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)"));
     for (const auto& [key, value] : spec.labels) {
@@ -192,14 +197,29 @@ absl::StatusOr<std::optional<Claimed>> JobQueue::Claim(const LeaseHolder& holder
   std::optional<OpenAttempt> attempt;
   RETURN_IF_ERROR(db_->Transaction([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) -> absl::Status {
     const int64_t now = NowMs();
-    // Fair share: a user never served, or served longest ago, goes first among equal priorities.
+    // The highest priority that may start now; then fair share: among the users with such a
+    // job, the one served longest ago (a turn of 0: never) goes first, with their earliest job.
+    // Each user's first such job is one probe of jobs_by_owner_queue, so this costs as many
+    // probes as there are users, never a pass over the queue (migration 0010).
+    ASSIGN_OR_RETURN(auto top, db_->Prepare("SELECT priority FROM jobs WHERE state = 'QUEUED' AND "
+                                            "not_before <= ? ORDER BY priority DESC, seq LIMIT 1"));
+    top->Bind(1, now);
+    if (!top->Step()) return top->status();
     ASSIGN_OR_RETURN(
-        auto next,
-        db_->Prepare("SELECT j.id, j.attempts + 1, j.timeout_ms, j.owner FROM jobs j LEFT JOIN "
-                     "user_turns t ON t.owner = j.owner WHERE j.state = 'QUEUED' AND "
-                     "j.not_before <= ? ORDER BY j.priority DESC, COALESCE(t.last_turn, 0), "
-                     "j.seq LIMIT 1"));
-    next->Bind(1, now);
+        auto fairest,
+        db_->Prepare("SELECT first FROM (SELECT t.last_turn, (SELECT j.seq FROM jobs j WHERE "
+                     "j.owner = t.owner AND j.state = 'QUEUED' AND j.priority = ? AND "
+                     "j.not_before <= ? ORDER BY j.seq LIMIT 1) AS first FROM user_turns t) "
+                     "WHERE first IS NOT NULL ORDER BY last_turn, first LIMIT 1"));
+    fairest->Bind(1, top->Int(0)).Bind(2, now);
+    if (!fairest->Step()) {
+      RETURN_IF_ERROR(fairest->status());
+      return absl::InternalError("a queued job's owner has no turn in user_turns");
+    }
+    ASSIGN_OR_RETURN(auto next,
+                     db_->Prepare("SELECT id, attempts + 1, timeout_ms, owner FROM jobs WHERE "
+                                  "seq = ?"));
+    next->Bind(1, fairest->Int(0));
     if (!next->Step()) return next->status();
     ASSIGN_OR_RETURN(auto turn,
                      db_->Prepare("INSERT INTO user_turns (owner, last_turn) VALUES (?, (SELECT "

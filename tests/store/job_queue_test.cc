@@ -680,6 +680,33 @@ TEST_F(JobQueueTest, MigratesEmptyAndExistingDatabasesAndRefusesNewerOnes) {
   EXPECT_THAT(newer.status().message(), HasSubstr("newer affsig-server"));
 }
 
+TEST_F(JobQueueTest, JobsQueuedBeforeTheFairShareIndexAreTakenAfterTheMigration) {
+  // A database of migration 0009, whose queued jobs' owners were never given a turn.
+  std::vector<Migration> before;
+  for (const Migration& migration : BuiltInMigrations()) {
+    if (migration.version < 10) before.push_back(migration);
+  }
+  {
+    auto db = Database::Open(path_, before);
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (const char* owner : {"alice", "bob"}) {
+      ASSERT_TRUE(
+          (*db)
+              ->Execute(absl::StrCat("INSERT INTO jobs (id, seq, model_sha256, input_sha256, "
+                                     "activations, state, created_at, owner) VALUES ('job-",
+                                     owner,
+                                     "', (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), 'm', 'i', "
+                                     "'modules', 'QUEUED', 0, '",
+                                     owner, "')"))
+              .ok());
+    }
+  }
+  auto queue = OpenQueue();  // migrated to the latest
+  EXPECT_EQ(MustClaim(*queue).job.id, "job-alice");
+  EXPECT_EQ(MustClaim(*queue).job.id, "job-bob");
+  EXPECT_FALSE(SomethingClaimable(*queue));
+}
+
 TEST_F(JobQueueTest, AFailingMigrationLeavesTheDatabaseAtItsLastVersion) {
   std::vector<Migration> migrations = BuiltInMigrations();
   migrations.push_back({migrations.back().version + 1, "9999_broken.sql",
