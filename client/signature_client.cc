@@ -32,7 +32,7 @@ bool IsFinal(v1::JobState state) {
 namespace {
 
 // The calls that may be sent again when the server answers UNAVAILABLE (it is stopping, or
-// overloaded): reads, and SubmitJob, whose request id makes a repeat return the job the first
+// overloaded): reads (the analyses included), and SubmitJob, whose request id makes a repeat return the job the first
 // made. CancelJob and DeleteJob are not: repeated, they would answer with an error.
 constexpr char kServiceConfig[] = R"json({
   "methodConfig": [{
@@ -45,6 +45,9 @@ constexpr char kServiceConfig[] = R"json({
       {"service": "affsig.v1.SignatureService", "method": "GetSignature"},
       {"service": "affsig.v1.SignatureService", "method": "ListSignatures"},
       {"service": "affsig.v1.SignatureService", "method": "GetServerInfo"},
+      {"service": "affsig.v1.SignatureService", "method": "CompareSignatures"},
+      {"service": "affsig.v1.SignatureService", "method": "ClusterSignatures"},
+      {"service": "affsig.v1.SignatureService", "method": "CorrelateSignatures"},
       {"service": "grpc.health.v1.Health", "method": "Check"}
     ],
     "retryPolicy": {
