@@ -5,6 +5,7 @@
 #define AFFSIG_COMMON_RELOAD_SIGNAL_H_
 
 #include <functional>
+#include <memory>
 
 namespace affsig {
 
@@ -12,8 +13,20 @@ namespace affsig {
 // main.
 void BlockReloadSignal();
 
-// A thread of its own calls `on_reload` at every SIGHUP.
-void OnReloadSignal(std::function<void()> on_reload);
+// Calls from a thread of its own `on_reload` at every SIGHUP, until destroyed: then it waits for
+// a call under way and makes no more, so that `on_reload` may refer to objects that outlive it
+// and no longer (a signal that comes while main returns finds nothing to call).
+class ReloadSubscription {
+ public:
+  explicit ReloadSubscription(std::function<void()> on_reload);
+  ~ReloadSubscription();
+  ReloadSubscription(const ReloadSubscription&) = delete;
+  ReloadSubscription& operator=(const ReloadSubscription&) = delete;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;  // shared with the waiting thread, which outlives this.
+};
 
 }  // namespace affsig
 

@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
     affsig::LogLine(absl::StrCat("signal ", signal));
     server.Shutdown();
   });
-  affsig::OnReloadSignal([&server] { server.ReloadTokens(); });
+  // Declared after `server`, so destroyed before it.
+  const affsig::ReloadSubscription reload([&server] { server.ReloadTokens(); });
   // Scripts and tests read the addresses from these lines, the gRPC one last.
   if (!server.http_address().empty()) {
     std::cout << "affsig-server serving HTTP on " << server.http_address() << std::endl;
