@@ -32,8 +32,9 @@ bool IsFinal(v1::JobState state) {
 namespace {
 
 // The calls that may be sent again when the server answers UNAVAILABLE (it is stopping, or
-// overloaded): reads (the analyses included), and SubmitJob, whose request id makes a repeat return the job the first
-// made. CancelJob and DeleteJob are not: repeated, they would answer with an error.
+// overloaded): reads (the analyses included), and SubmitJob, whose request id makes a repeat
+// return the job the first made. CancelJob and DeleteJob are not: repeated, they would answer
+// with an error.
 constexpr char kServiceConfig[] = R"json({
   "methodConfig": [{
     "name": [

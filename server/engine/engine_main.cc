@@ -22,7 +22,6 @@
 #include "common/job.h"
 #include "common/signature_format.h"
 #include "server/engine/npy_tensor.h"
-#include "server/engine/scoring_pool.h"
 #include "server/engine/signature_engine.h"
 
 ABSL_FLAG(std::string, model, AFFSIG_DEFAULT_MODEL, "TorchScript model file");
@@ -86,9 +85,7 @@ int main(int argc, char** argv) {
   auto model = affsig::engine::SignatureModel::Load(
       absl::GetFlag(FLAGS_model),
       {absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads),
-       absl::GetFlag(FLAGS_scoring_threads) >= 0
-           ? absl::GetFlag(FLAGS_scoring_threads)
-           : affsig::engine::DefaultScoringThreads(absl::GetFlag(FLAGS_threads))},
+       absl::GetFlag(FLAGS_scoring_threads)},
       {*optimize == affsig::ForwardOptimization::kAuto});
   if (!model.ok()) return Fail(model.status());
 

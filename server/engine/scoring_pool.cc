@@ -96,9 +96,7 @@ bool ScoringPool::Finish(const std::function<void()>& on_done,
     const bool stop = should_stop && should_stop();
     lock.lock();
     if (stop) {
-      queue_.clear();
-      task_done_.wait(lock, [this] { return running_ == 0; });
-      finished_ = 0;
+      DropQueued(lock);
       return false;
     }
     if (!queue_.empty()) {
@@ -116,6 +114,10 @@ int64_t ScoringPool::TakeFinished() {
 
 void ScoringPool::Abandon() {
   std::unique_lock<std::mutex> lock(mutex_);
+  DropQueued(lock);
+}
+
+void ScoringPool::DropQueued(std::unique_lock<std::mutex>& lock) {
   queue_.clear();
   task_done_.wait(lock, [this] { return running_ == 0; });
   finished_ = 0;

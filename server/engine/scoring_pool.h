@@ -60,6 +60,8 @@ class ScoringPool {
   void Work();
   // Runs one queued task on the calling thread; `lock` is held on entry and on return.
   void RunOne(std::unique_lock<std::mutex>& lock);
+  // Drops the queued tasks and waits for the running ones; `lock` held throughout.
+  void DropQueued(std::unique_lock<std::mutex>& lock);
 
   const ScoringPoolOptions options_;
   std::mutex mutex_;

@@ -202,7 +202,9 @@ absl::StatusOr<std::unique_ptr<SignatureModel>> SignatureModel::Load(
   auto state = std::make_unique<State>();
   state->device = device;
   state->forward_options = forward_options;
-  state->scoring = std::make_unique<ScoringPool>(ScoringPoolOptions{options.scoring_threads});
+  state->scoring = std::make_unique<ScoringPool>(ScoringPoolOptions{
+      options.scoring_threads >= 0 ? options.scoring_threads
+                                   : DefaultScoringThreads(at::get_num_threads())});
   try {
     state->module = torch::jit::load(path, device);
   } catch (const std::exception& error) {

@@ -25,8 +25,9 @@ struct DeviceOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:K".
   int intra_op_threads = 0;    // LibTorch intra-op threads for this process; 0 leaves it as is.
   // Threads that score activations while the forward pass goes on (scoring_pool.h says how
-  // they share the cores with the forward); 0 scores each after the forward, on its thread.
-  int scoring_threads = 1;
+  // they share the cores with the forward); 0 scores each after the forward, on its thread;
+  // negative: DefaultScoringThreads of the forward's intra-op threads.
+  int scoring_threads = -1;
   // TensorFloat-32 in CUDA convolutions and matrix products (process-wide). Off by default: with
   // it, activations differ from the float32 forward by ~1e-3 and so do the scores.
   bool allow_tf32 = false;

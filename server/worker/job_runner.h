@@ -31,7 +31,7 @@ struct RunnerOptions {
   int intra_op_threads = 0;             // 0 leaves LibTorch's setting
   std::vector<std::string> data_roots;  // where jobs may read server paths (--data-root)
   int data_threads = 1;                 // read, decode and preprocess a batch's samples
-  int scoring_threads = 1;              // score beside the forward (engine/scoring_pool.h)
+  int scoring_threads = -1;             // score beside the forward (engine/scoring_pool.h)
 };
 
 struct RunProgress {

@@ -30,7 +30,6 @@
 #include "common/termination_signals.h"
 #include "proto/channel_credentials.h"
 #include "server/datasets/data_roots.h"
-#include "server/engine/scoring_pool.h"
 #include "server/worker/worker.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of affsig-server (default $AFFSIG_SERVER)");
@@ -127,10 +126,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_threads) > 0
           ? absl::GetFlag(FLAGS_threads)
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  options.runner.scoring_threads =
-      absl::GetFlag(FLAGS_scoring_threads) >= 0
-          ? absl::GetFlag(FLAGS_scoring_threads)
-          : affsig::engine::DefaultScoringThreads(options.runner.intra_op_threads);
+  options.runner.scoring_threads = absl::GetFlag(FLAGS_scoring_threads);
   if (absl::GetFlag(FLAGS_data_threads) < 0) return Fail("--data-threads must not be negative");
   options.runner.data_threads =
       absl::GetFlag(FLAGS_data_threads) > 0 ? absl::GetFlag(FLAGS_data_threads)
